@@ -1,0 +1,98 @@
+import django_filters
+from django.contrib.auth import authenticate
+from django.core.exceptions import PermissionDenied
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import generics, status
+from rest_framework.authtoken.models import Token
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.throttling import AnonRateThrottle
+from rest_framework.views import APIView
+
+from eurohpc.api.errors import error_body
+from eurohpc.api.permissions import has_perm
+from eurohpc.api.serializers import (
+    ErrorSerializer,
+    MeSerializer,
+    TokenRequestSerializer,
+    TokenResponseSerializer,
+    UserListSerializer,
+)
+from eurohpc.lockout import LOCKED_MESSAGE
+from eurohpc.models import Role
+from eurohpc.selectors import user_list
+
+
+class TokenThrottle(AnonRateThrottle):
+    rate = "30/min"
+
+
+class TokenApi(APIView):
+    """Exchange a username and password for an API token (`Authorization: Token <token>`)."""
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+    throttle_classes = [TokenThrottle]
+
+    @extend_schema(
+        request=TokenRequestSerializer,
+        responses={
+            200: TokenResponseSerializer,
+            400: ErrorSerializer,
+            401: ErrorSerializer,
+            429: ErrorSerializer,
+        },
+        auth=[],
+    )
+    def post(self, request):
+        data = TokenRequestSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            user = authenticate(
+                request._request,
+                username=data.validated_data["username"],
+                password=data.validated_data["password"],
+            )
+        except PermissionDenied:
+            user = None
+        if getattr(request._request, "axes_locked_out", False):
+            return Response(
+                error_body(LOCKED_MESSAGE, "locked_out"),
+                status=status.HTTP_429_TOO_MANY_REQUESTS,
+            )
+        if user is None or not user.is_active:
+            return Response(
+                error_body("Unable to log in with the provided username and password.", "authentication_failed"),
+                status=status.HTTP_401_UNAUTHORIZED,
+                headers={"WWW-Authenticate": "Token"},
+            )
+        token, _ = Token.objects.get_or_create(user=user)
+        return Response({"token": token.key})
+
+
+class MeApi(APIView):
+    @extend_schema(responses={200: MeSerializer, 401: ErrorSerializer})
+    def get(self, request):
+        return Response(MeSerializer(request.user).data)
+
+
+class UserFilter(django_filters.FilterSet):
+    role = django_filters.ChoiceFilter(choices=Role.choices, method="filter_role")
+
+    def filter_role(self, queryset, name, value):
+        return queryset.filter(role_grants__role=value)
+
+
+class UserListApi(generics.ListAPIView):
+    """Active users, for officers and administrators (e.g. `?role=evaluator` to pick evaluators)."""
+
+    serializer_class = UserListSerializer
+    permission_classes = [has_perm("eurohpc.list_users", "Only officers and administrators can list users.")]
+    filterset_class = UserFilter
+
+    def get_queryset(self):
+        return user_list()
+
+    @extend_schema(responses={200: UserListSerializer(many=True), 403: OpenApiResponse(ErrorSerializer)})
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)

@@ -1,0 +1,71 @@
+"""Demo data of the core app: the programme's organisations and one user per role."""
+
+import json
+from pathlib import Path
+
+from eurohpc.models import Organisation, Role, User
+from eurohpc.services import organisation_create, user_create, user_grant_role
+
+DATA_DIR = Path(__file__).resolve().parent / "data"
+DEMO_PASSWORD = "eurohpc-demo"  # noqa: S105 - documented demo password, refused under production settings
+
+DEMO_USERS = [
+    # username, first, last, organisation short name, roles
+    ("applicant", "Aino", "Virtanen", "CSC", [Role.APPLICANT]),
+    ("applicant2", "Giulia", "Rossi", "CINECA", [Role.APPLICANT]),
+    ("evaluator1", "Marta", "Novak", None, [Role.EVALUATOR]),
+    ("evaluator2", "Jan", "de Vries", None, [Role.EVALUATOR]),
+    ("evaluator3", "Elena", "Popescu", "TU Wien", [Role.EVALUATOR]),
+    ("officer", "Pierre", "Lambert", None, [Role.PROGRAMME_OFFICER]),
+    ("finance", "Sofia", "Schmit", None, [Role.FINANCE_OFFICER]),
+    ("operator", "Mikko", "Laine", "CSC", [Role.HOSTING_OPERATOR]),
+    ("admin", "Anna", "Weber", None, [Role.ADMIN]),
+]
+
+
+def programme_data() -> dict:
+    return json.loads((DATA_DIR / "programme.json").read_text())
+
+
+def organisations_data() -> list[dict]:
+    return json.loads((DATA_DIR / "organisations.json").read_text())["organisations"]
+
+
+def organisation_by_alias() -> dict[str, Organisation]:
+    by_short = {o.short_name: o for o in Organisation.objects.all()}
+    found = {}
+    for row in organisations_data():
+        for alias in [row["short_name"], *row["aliases"]]:
+            if row["short_name"] in by_short:
+                found[alias] = by_short[row["short_name"]]
+    return found
+
+
+def seed(*, out) -> None:
+    existing = set(Organisation.objects.values_list("short_name", flat=True))
+    created = 0
+    for row in organisations_data():
+        if row["short_name"] in existing:
+            continue
+        organisation_create(legal_name=row["legal_name"], short_name=row["short_name"], country=row["country"],
+                            kind=row["kind"], actor=None)  # fmt: skip
+        created += 1
+    out(f"organisations: {created} created, {len(existing)} already there")
+
+    organisations = {o.short_name: o for o in Organisation.objects.all()}
+    made = 0
+    for username, first, last, org, roles in DEMO_USERS:
+        user = User.objects.filter(username=username).first()
+        if user is None:
+            user = user_create(
+                username=username, password=DEMO_PASSWORD, email=f"{username}@demo.aif-grants.example",
+                first_name=first, last_name=last, organisation=organisations.get(org) if org else None,
+                roles=roles, actor=None,
+            )  # fmt: skip
+            made += 1
+        for role in roles:
+            if role not in user.roles:
+                user_grant_role(user=user, role=role, actor=None)
+        if Role.ADMIN in roles and not (user.is_staff and user.is_superuser):
+            User.objects.filter(pk=user.pk).update(is_staff=True, is_superuser=True)
+    out(f"demo users: {made} created")

@@ -1,0 +1,31 @@
+from importlib import import_module
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+
+from eurohpc.demo import DEMO_PASSWORD, DEMO_USERS
+
+# Each app's `demo.seed(out=...)`, in dependency order; each one is idempotent.
+SEEDERS = ["eurohpc.demo", "hosting.demo", "calls.demo", "grants.demo"]
+
+
+class Command(BaseCommand):
+    help = "Load the programme's demo data (organisations, machines, calls, users of each role). Idempotent."
+
+    def handle(self, *args, **options):
+        if not settings.DEMO_USERS_ALLOWED:
+            raise CommandError("seed_demo refuses to create demo users under production settings.")
+        for name in SEEDERS:
+            try:
+                module = import_module(name)
+            except ModuleNotFoundError as exc:
+                if exc.name != name:
+                    raise
+                continue
+            with transaction.atomic():
+                module.seed(out=self.stdout.write)
+        self.stdout.write(self.style.SUCCESS(f"Demo data loaded. Logins (password: {DEMO_PASSWORD}):"))
+        for username, _first, _last, org, roles in DEMO_USERS:
+            role_names = ", ".join(str(r.label) for r in roles)
+            self.stdout.write(f"  {username:<11} {role_names}{f' ({org})' if org else ''}")

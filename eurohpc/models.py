@@ -1,0 +1,172 @@
+from functools import cached_property
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.db.models import Q
+
+from eurohpc.countries import COUNTRY_CHOICES
+from eurohpc.errors import AppendOnlyError
+
+
+class Organisation(models.Model):
+    class Kind(models.TextChoices):
+        HOSTING_ENTITY = "hosting_entity", "Hosting entity"
+        UNIVERSITY = "university", "University"
+        COMPANY = "company", "Company"
+        PUBLIC_BODY = "public_body", "Public body"
+
+    legal_name = models.CharField(max_length=255)
+    short_name = models.CharField(max_length=64)
+    country = models.CharField(max_length=2, choices=COUNTRY_CHOICES, help_text="ISO 3166-1 alpha-2")
+    pic = models.CharField("PIC", max_length=9, blank=True, help_text="EU Participant Identification Code")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["short_name"]
+        constraints = [
+            models.UniqueConstraint(fields=["short_name"], name="organisation_short_name_unique"),
+            models.UniqueConstraint(fields=["pic"], condition=~Q(pic=""), name="organisation_pic_unique"),
+            models.CheckConstraint(condition=Q(country__regex=r"^[A-Z]{2}$"), name="organisation_country_iso2"),
+            models.CheckConstraint(condition=Q(pic="") | Q(pic__regex=r"^[0-9]{9}$"), name="organisation_pic_9_digits"),
+            models.CheckConstraint(condition=Q(kind__in=["hosting_entity", "university", "company", "public_body"]),
+                                   name="organisation_kind_valid"),
+        ]  # fmt: skip
+
+    def __str__(self) -> str:
+        return self.short_name
+
+
+class Role(models.TextChoices):
+    APPLICANT = "applicant", "Applicant"
+    EVALUATOR = "evaluator", "Evaluator"
+    PROGRAMME_OFFICER = "programme_officer", "Programme officer"
+    FINANCE_OFFICER = "finance_officer", "Finance officer"
+    HOSTING_OPERATOR = "hosting_operator", "Hosting operator"
+    ADMIN = "admin", "Administrator"
+
+
+# Roles that act on behalf of an organisation and so need one.
+ORGANISATION_ROLES = {Role.APPLICANT, Role.HOSTING_OPERATOR}
+
+
+class User(AbstractUser):
+    organisation = models.ForeignKey(
+        Organisation, null=True, blank=True, on_delete=models.PROTECT, related_name="members"
+    )
+
+    class Meta:
+        ordering = ["username"]
+
+    @cached_property
+    def roles(self) -> frozenset[str]:
+        """The user's roles; uses a prefetched `role_grants` when there is one."""
+        if self.pk is None:
+            return frozenset()
+        found = {grant.role for grant in self.role_grants.all()}
+        if self.is_superuser:
+            found.add(Role.ADMIN)
+        return frozenset(found)
+
+    def has_role(self, role: str) -> bool:
+        return role in self.roles
+
+    @property
+    def display_name(self) -> str:
+        return self.get_full_name() or self.username
+
+
+class UserRole(models.Model):
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="role_grants")
+    role = models.CharField(max_length=32, choices=Role.choices)
+    granted_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["role"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "role"], name="userrole_once_per_user"),
+            models.CheckConstraint(condition=Q(role__in=Role.values), name="userrole_role_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} as {self.get_role_display()}"
+
+
+class AppendOnlyQuerySet(models.QuerySet):
+    """Refuses bulk changes; the PostgreSQL trigger refuses them below the ORM as well."""
+
+    def update(self, **kwargs):
+        raise AppendOnlyError(f"{self.model.__name__} is append-only: update refused")
+
+    def delete(self):
+        raise AppendOnlyError(f"{self.model.__name__} is append-only: delete refused")
+
+    def bulk_update(self, *args, **kwargs):
+        raise AppendOnlyError(f"{self.model.__name__} is append-only: update refused")
+
+
+class AppendOnlyModel(models.Model):
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise AppendOnlyError(f"{type(self).__name__} is append-only: update refused")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnlyError(f"{type(self).__name__} is append-only: delete refused")
+
+
+class AuditEvent(AppendOnlyModel):
+    """One write made through a service. Each event chains the SHA-256 of the previous one."""
+
+    seq = models.PositiveBigIntegerField(unique=True)
+    created_at = models.DateTimeField()
+    actor = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    actor_repr = models.CharField(max_length=150, blank=True)
+    verb = models.CharField(max_length=64)
+    target_type = models.CharField(max_length=100, blank=True)
+    target_id = models.CharField(max_length=64, blank=True)
+    target_repr = models.CharField(max_length=255, blank=True)
+    changes = models.JSONField(default=dict)
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64, unique=True)
+
+    class Meta:
+        ordering = ["-seq"]
+        indexes = [models.Index(fields=["target_type", "target_id"], name="auditevent_target_idx")]
+
+    def __str__(self) -> str:
+        return f"#{self.seq} {self.verb} {self.target_repr}"
+
+
+class AuditChainHead(models.Model):
+    """The single row locked while an event is appended, so the chain never forks."""
+
+    seq = models.PositiveBigIntegerField(default=0)
+    hash = models.CharField(max_length=64)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=Q(id=1), name="auditchainhead_singleton")]
+
+    def __str__(self) -> str:
+        return f"audit chain head #{self.seq}"
+
+
+class Notification(models.Model):
+    """An email to a user, written in the transaction that caused it and sent by a task after commit."""
+
+    recipient = models.ForeignKey(User, on_delete=models.CASCADE, related_name="notifications")
+    subject = models.CharField(max_length=200)
+    body = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.subject

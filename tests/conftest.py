@@ -1,0 +1,78 @@
+import pytest
+from django.db import connection
+from rest_framework.test import APIClient
+
+from eurohpc.celery import app as celery_app
+from eurohpc.models import Role
+from tests.factories import OrganisationFactory, UserFactory
+
+
+@pytest.fixture(autouse=True)
+def _fast_passwords_and_eager_tasks(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Tests run tasks in-process unless they start a real worker themselves (see test_celery_worker).
+    eager = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = eager
+
+
+requires_postgresql = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="needs PostgreSQL (set DATABASE_URL)"
+)
+
+
+@pytest.fixture
+def organisation(db):
+    return OrganisationFactory(short_name="CSC", legal_name="CSC - IT Center for Science Ltd.", country="FI")
+
+
+@pytest.fixture
+def other_organisation(db):
+    return OrganisationFactory(short_name="CINECA", legal_name="CINECA Consorzio Interuniversitario", country="IT")
+
+
+@pytest.fixture
+def applicant(organisation):
+    return UserFactory(username="applicant", organisation=organisation, roles=[Role.APPLICANT])
+
+
+@pytest.fixture
+def other_applicant(other_organisation):
+    return UserFactory(username="applicant2", organisation=other_organisation, roles=[Role.APPLICANT])
+
+
+@pytest.fixture
+def evaluator(db):
+    return UserFactory(username="evaluator1", roles=[Role.EVALUATOR])
+
+
+@pytest.fixture
+def programme_officer(db):
+    return UserFactory(username="officer", roles=[Role.PROGRAMME_OFFICER])
+
+
+@pytest.fixture
+def finance_officer(db):
+    return UserFactory(username="finance", roles=[Role.FINANCE_OFFICER])
+
+
+@pytest.fixture
+def hosting_operator(organisation):
+    return UserFactory(username="operator", organisation=organisation, roles=[Role.HOSTING_OPERATOR])
+
+
+@pytest.fixture
+def admin_user(db):
+    return UserFactory(username="admin", roles=[Role.ADMIN])
+
+
+@pytest.fixture
+def api():
+    return APIClient()
+
+
+def api_for(user) -> APIClient:
+    client = APIClient()
+    client.force_authenticate(user)
+    return client
