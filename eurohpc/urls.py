@@ -12,7 +12,11 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
+    path("", include("calls.urls")),
+    path("", include("hosting.urls")),
     path("api/v1/", include("eurohpc.api.urls")),
+    path("api/v1/", include("calls.api_urls")),
+    path("api/v1/", include("hosting.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="swagger-ui"),
 ]

@@ -76,3 +76,15 @@ def api_for(user) -> APIClient:
     client = APIClient()
     client.force_authenticate(user)
     return client
+
+
+@pytest.fixture
+def freezer(monkeypatch):
+    """Move the clock: freezer(aware_datetime) makes timezone.now() return it from then on."""
+    from django.utils import timezone
+
+    def move(moment):
+        monkeypatch.setattr(timezone, "now", lambda: moment)
+        return moment
+
+    return move

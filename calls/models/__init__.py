@@ -1,0 +1,4 @@
+from calls.models.calls import Call, CutOff
+from calls.models.proposals import BudgetLine, ConsortiumMember, Document, Proposal
+
+__all__ = ["BudgetLine", "Call", "ConsortiumMember", "CutOff", "Document", "Proposal"]

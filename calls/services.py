@@ -1,0 +1,607 @@
+"""Writes of calls, cut-offs and proposals. A proposal's state changes only here."""
+
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from calls.checks import failures, proposal_checks
+from calls.documents import inspect_pdf
+from calls.models import BudgetLine, Call, ConsortiumMember, CutOff, Document, Proposal
+from calls.models.calls import default_evaluation_scheme
+from eurohpc.countries import COUNTRIES
+from eurohpc.errors import RuleViolation, StateConflict
+from eurohpc.formatting import eur, local
+from eurohpc.models import Organisation, User
+from eurohpc.services import audit_record, notification_queue
+from hosting.models import Machine
+
+DEFAULT_TYPES_BY_PRONG = {
+    Call.Prong.EXISTING_HOST: [Proposal.Type.ACTIVITIES],
+    Call.Prong.NEW_HOST: [Proposal.Type.NEW_SYSTEM, Proposal.Type.UPGRADE],
+    Call.Prong.ANTENNA: [Proposal.Type.ACTIVITIES],
+}
+CENT = Decimal("0.01")
+
+
+def _aware(value: datetime, name: str) -> datetime:
+    if timezone.is_naive(value):
+        raise RuleViolation(f"{name} must carry a time zone.", code="naive_datetime")
+    return value
+
+
+# --- calls and cut-offs ---------------------------------------------------------------------------
+
+
+@transaction.atomic
+def call_create(
+    *,
+    identifier: str,
+    title: str,
+    prong: str,
+    opens_at: datetime,
+    cut_offs: list[datetime],
+    status: str = Call.Status.DRAFT,
+    allowed_types: list[str] | None = None,
+    description: str = "",
+    admits_non_eu_participating_states: bool = False,
+    max_eu_contribution: Decimal | None = None,
+    indicative_budget: Decimal | None = None,
+    evaluation_scheme: dict | None = None,
+    is_demo: bool = False,
+    actor: User | None,
+) -> Call:
+    identifier = identifier.strip()
+    if not identifier or not title.strip():
+        raise RuleViolation("A call needs an identifier and a title.", code="call_incomplete")
+    if prong not in Call.Prong.values:
+        raise RuleViolation(f"Unknown prong {prong!r}; prongs are {', '.join(Call.Prong.values)}.", code="prong")
+    if status not in (Call.Status.DRAFT, Call.Status.OPEN):
+        raise RuleViolation("A new call is either a draft or open.", code="call_status")
+    _aware(opens_at, "opens_at")
+    closes = sorted({_aware(c, "closes_at") for c in cut_offs})
+    if len(closes) != len(cut_offs):
+        raise RuleViolation("The same cut-off is listed twice.", code="cut_off_duplicate")
+    if closes and closes[0] <= opens_at:
+        raise RuleViolation(f"Every cut-off must fall after the call opens ({local(opens_at)}).", code="cut_off_order")
+    if status == Call.Status.OPEN and not closes:
+        raise RuleViolation("An open call needs at least one cut-off.", code="cut_off_missing")
+    types = list(allowed_types) if allowed_types else [str(t) for t in DEFAULT_TYPES_BY_PRONG[prong]]
+    unknown = [t for t in types if t not in Proposal.Type.values]
+    if unknown:
+        raise RuleViolation(f"Unknown proposal type(s): {', '.join(unknown)}.", code="proposal_type")
+    if Call.objects.filter(identifier=identifier).exists():
+        raise StateConflict(f"A call with the identifier {identifier} already exists.", code="call_exists")
+    call = Call.objects.create(
+        identifier=identifier,
+        title=title.strip(),
+        prong=prong,
+        opens_at=opens_at,
+        status=status,
+        allowed_types=types,
+        description=description,
+        admits_non_eu_participating_states=admits_non_eu_participating_states,
+        max_eu_contribution=max_eu_contribution,
+        indicative_budget=indicative_budget,
+        evaluation_scheme=evaluation_scheme or default_evaluation_scheme(),
+        is_demo=is_demo,
+    )
+    CutOff.objects.bulk_create([CutOff(call=call, closes_at=c) for c in closes])
+    audit_record(
+        actor=actor,
+        verb="call.create",
+        target=call,
+        changes={"status": status, "opens_at": opens_at, "cut_offs": closes, "types": types},
+    )
+    return call
+
+
+@transaction.atomic
+def call_open(*, call: Call, actor: User | None) -> Call:
+    call = Call.objects.select_for_update().get(pk=call.pk)
+    if call.status != Call.Status.DRAFT:
+        raise StateConflict(
+            f"Only a draft call can be opened; {call.identifier} is {call.get_status_display().lower()}."
+        )
+    if not call.cut_offs.filter(closes_at__gt=timezone.now()).exists():
+        raise StateConflict(f"{call.identifier} has no cut-off in the future: add one before opening it.")
+    call.status = Call.Status.OPEN
+    call.save(update_fields=["status"])
+    audit_record(actor=actor, verb="call.open", target=call, changes={"status": "open"})
+    return call
+
+
+@transaction.atomic
+def cut_off_add(*, call: Call, closes_at: datetime, actor: User | None) -> CutOff:
+    call = Call.objects.select_for_update().get(pk=call.pk)
+    _aware(closes_at, "closes_at")
+    if call.status == Call.Status.CLOSED:
+        raise StateConflict(f"{call.identifier} is closed: no cut-off can be added.")
+    if closes_at <= timezone.now():
+        raise RuleViolation(
+            f"A new cut-off must lie in the future; {local(closes_at)} has passed.", code="cut_off_past"
+        )
+    if closes_at <= call.opens_at:
+        raise RuleViolation(f"A cut-off must fall after the call opens ({local(call.opens_at)}).", code="cut_off_order")
+    if call.cut_offs.filter(closes_at=closes_at).exists():
+        raise StateConflict(f"{call.identifier} already has a cut-off at {local(closes_at)}.", code="cut_off_exists")
+    cut_off = CutOff.objects.create(call=call, closes_at=closes_at)
+    audit_record(actor=actor, verb="call.add_cut_off", target=call, changes={"closes_at": closes_at})
+    return cut_off
+
+
+@transaction.atomic
+def cut_off_process(*, cut_off: CutOff, actor: User | None = None) -> int:
+    """Close the batch of a passed cut-off: its submitted proposals move to eligibility screening.
+
+    Idempotent: a processed cut-off is left as it is. Returns how many proposals moved.
+    """
+    cut_off = CutOff.objects.select_for_update(of=("self",)).select_related("call").get(pk=cut_off.pk)
+    now = timezone.now()
+    if cut_off.processed_at is not None:
+        return 0
+    if cut_off.closes_at > now:
+        raise StateConflict(f"The cut-off of {local(cut_off.closes_at)} has not passed yet.")
+    moved = Proposal.objects.filter(cut_off=cut_off, status=Proposal.Status.SUBMITTED).update(
+        status=Proposal.Status.SCREENING, updated_at=now
+    )
+    cut_off.processed_at = now
+    cut_off.save(update_fields=["processed_at"])
+    call = Call.objects.select_for_update().get(pk=cut_off.call_id)
+    closed = call.status == Call.Status.OPEN and not call.cut_offs.filter(closes_at__gt=now).exists()
+    if closed:
+        call.status = Call.Status.CLOSED
+        call.save(update_fields=["status"])
+    audit_record(
+        actor=actor,
+        verb="cut_off.process",
+        target=call,
+        changes={"cut_off": cut_off.closes_at, "to_screening": moved, "call_closed": closed},
+    )
+    return moved
+
+
+def cut_offs_process_due(*, actor: User | None = None) -> dict[int, int]:
+    """Process every cut-off that has passed and is not processed yet, each in its own transaction."""
+    due = CutOff.objects.filter(processed_at__isnull=True, closes_at__lte=timezone.now()).order_by("closes_at")
+    return {cut_off.pk: cut_off_process(cut_off=cut_off, actor=actor) for cut_off in due}
+
+
+# --- proposals --------------------------------------------------------------------------------------
+
+
+def _locked_draft(proposal: Proposal) -> Proposal:
+    locked = Proposal.objects.select_for_update(of=("self",)).select_related("call").get(pk=proposal.pk)
+    if locked.status != Proposal.Status.DRAFT:
+        raise StateConflict(
+            f"Proposal {locked} is {locked.get_status_display().lower()}: only a draft can be changed.",
+            code="not_draft",
+        )
+    return locked
+
+
+def _check_machine_fields(*, type: str, machine: Machine | None, planned_machine_country: str) -> None:
+    if type not in Proposal.Type.values:
+        raise RuleViolation(
+            f"Unknown proposal type {type!r}; types are {', '.join(Proposal.Type.values)}.", code="proposal_type"
+        )
+    if type == Proposal.Type.NEW_SYSTEM and machine is not None:
+        raise RuleViolation("A new system proposal names the planned machine, not an existing one.", code="machine")
+    if planned_machine_country and planned_machine_country not in COUNTRIES:
+        raise RuleViolation(f"Unknown country {planned_machine_country!r}.", code="planned_machine_country")
+
+
+@transaction.atomic
+def proposal_create(
+    *,
+    call: Call,
+    organisation: Organisation,
+    type: str,
+    title: str,
+    acronym: str,
+    abstract: str = "",
+    experimental_platform: bool = False,
+    machine: Machine | None = None,
+    planned_machine_name: str = "",
+    planned_machine_country: str = "",
+    budget_lines: list[dict] | None = None,
+    actor: User,
+) -> Proposal:
+    if call.status != Call.Status.OPEN or call.opens_at > timezone.now():
+        raise StateConflict(f"{call.identifier} is not open for proposals.", code="call_not_open")
+    if type not in call.allowed_types:
+        label = Proposal.Type(type).label.lower() if type in Proposal.Type.values else type
+        raise RuleViolation(f"{call.identifier} does not accept proposals for {label}.", code="type_allowed")
+    _check_machine_fields(type=type, machine=machine, planned_machine_country=planned_machine_country)
+    if not title.strip() or not acronym.strip():
+        raise RuleViolation("A proposal needs a title and an acronym.", code="described")
+    proposal = Proposal.objects.create(
+        call=call,
+        organisation=organisation,
+        created_by=actor,
+        type=type,
+        title=title.strip(),
+        acronym=acronym.strip(),
+        abstract=abstract,
+        experimental_platform=experimental_platform,
+        machine=machine,
+        planned_machine_name=planned_machine_name.strip(),
+        planned_machine_country=planned_machine_country,
+    )
+    audit_record(
+        actor=actor,
+        verb="proposal.create",
+        target=proposal,
+        changes={"call": call.identifier, "type": type, "acronym": proposal.acronym},
+    )
+    if budget_lines is not None:
+        proposal_set_budget(proposal=proposal, lines=budget_lines, actor=actor)
+    return proposal
+
+
+EDITABLE_FIELDS = {
+    "type",
+    "title",
+    "acronym",
+    "abstract",
+    "experimental_platform",
+    "machine",
+    "planned_machine_name",
+    "planned_machine_country",
+}
+
+
+@transaction.atomic
+def proposal_update(*, proposal: Proposal, actor: User, **fields) -> Proposal:
+    unknown = set(fields) - EDITABLE_FIELDS
+    if unknown:
+        raise RuleViolation(f"These fields cannot be changed: {', '.join(sorted(unknown))}.", code="not_editable")
+    proposal = _locked_draft(proposal)
+    new_type = fields.get("type", proposal.type)
+    if new_type not in proposal.call.allowed_types:
+        label = Proposal.Type(new_type).label.lower() if new_type in Proposal.Type.values else new_type
+        raise RuleViolation(f"{proposal.call.identifier} does not accept proposals for {label}.", code="type_allowed")
+    _check_machine_fields(
+        type=new_type,
+        machine=fields.get("machine", proposal.machine),
+        planned_machine_country=fields.get("planned_machine_country", proposal.planned_machine_country),
+    )
+    for name in ("title", "acronym"):
+        if name in fields and not str(fields[name]).strip():
+            raise RuleViolation(f"The {name} cannot be empty.", code="described")
+    changes = {}
+    for name, value in fields.items():
+        if getattr(proposal, name) != value:
+            changes[name] = str(value.pk if hasattr(value, "pk") else value)
+            setattr(proposal, name, value.strip() if isinstance(value, str) else value)
+    if changes:
+        proposal.save()
+        audit_record(actor=actor, verb="proposal.update", target=proposal, changes=changes)
+    return proposal
+
+
+def _money(value, field: str, category: str) -> Decimal:
+    try:
+        amount = Decimal(str(value))
+    except (InvalidOperation, ValueError, TypeError):
+        raise RuleViolation(
+            f"{category}: {field} must be an amount in EUR, got {value!r}.", code="budget_amount"
+        ) from None
+    if not amount.is_finite() or amount != amount.quantize(CENT):
+        raise RuleViolation(
+            f"{category}: {field} must be in EUR with at most two decimals, got {value}.", code="budget_amount"
+        )
+    return amount.quantize(CENT)
+
+
+@transaction.atomic
+def proposal_set_budget(*, proposal: Proposal, lines: list[dict], actor: User) -> list[BudgetLine]:
+    """Replace the budget. Each line: category, total_cost, eu_contribution, national_contribution."""
+    proposal = _locked_draft(proposal)
+    built, seen, errors = [], set(), {}
+    for row in lines:
+        category = row.get("category")
+        if category not in BudgetLine.Category.values:
+            raise RuleViolation(f"Unknown budget category {category!r}.", code="budget_category")
+        label = BudgetLine.Category(category).label
+        if category in seen:
+            raise RuleViolation(f"{label} appears twice in the budget.", code="budget_category")
+        seen.add(category)
+        total = _money(row.get("total_cost"), "the total eligible cost", label)
+        eu = _money(row.get("eu_contribution"), "the EU contribution", label)
+        national = _money(row.get("national_contribution"), "the national contribution", label)
+        if total <= 0:
+            errors.setdefault(category, []).append(
+                f"{label}: the total eligible cost must be positive, got {eur(total)}."
+            )
+        if eu < 0 or national < 0:
+            errors.setdefault(category, []).append(f"{label}: contributions cannot be negative.")
+        if eu + national != total:
+            errors.setdefault(category, []).append(
+                f"{label}: the national contribution must cover the rest of the cost: {eur(eu)} EU + "
+                f"{eur(national)} national = {eur(eu + national)}, not {eur(total)}."
+            )
+        rate = proposal.call.funding_rate(category)
+        cap = (total * rate).quantize(CENT)
+        if total > 0 and eu > cap:
+            errors.setdefault(category, []).append(
+                f"{label}: the EU may contribute at most {rate * 100:.0f}% of the cost ({eur(cap)}); "
+                f"{eur(eu)} requested exceeds it by {eur(eu - cap)}."
+            )
+        built.append(
+            BudgetLine(
+                proposal=proposal,
+                category=category,
+                total_cost=total,
+                eu_contribution=eu,
+                national_contribution=national,
+            )
+        )
+    if errors:
+        raise RuleViolation("The budget breaks the co-funding rules.", code="budget", errors=errors)
+    proposal.budget_lines.all().delete()
+    created = BudgetLine.objects.bulk_create(built)
+    audit_record(
+        actor=actor,
+        verb="proposal.set_budget",
+        target=proposal,
+        changes={line.category: {"total": line.total_cost, "eu": line.eu_contribution} for line in built},
+    )
+    return created
+
+
+@transaction.atomic
+def consortium_member_add(
+    *, proposal: Proposal, organisation: Organisation, role: str, actor: User
+) -> ConsortiumMember:
+    proposal = _locked_draft(proposal)
+    if role not in ConsortiumMember.Role.values:
+        raise RuleViolation(f"Unknown consortium role {role!r}.", code="consortium_role")
+    if organisation.pk == proposal.organisation_id:
+        raise RuleViolation("The applicant is not listed as its own consortium member.", code="consortium_self")
+    if proposal.consortium_members.filter(organisation=organisation).exists():
+        raise StateConflict(f"{organisation.short_name} is already a consortium member.", code="consortium_duplicate")
+    member = ConsortiumMember.objects.create(
+        proposal=proposal, organisation=organisation, role=role, country=organisation.country
+    )
+    audit_record(
+        actor=actor,
+        verb="proposal.add_member",
+        target=proposal,
+        changes={"organisation": organisation.short_name, "role": role},
+    )
+    return member
+
+
+@transaction.atomic
+def consortium_member_remove(*, member: ConsortiumMember, actor: User) -> None:
+    proposal = _locked_draft(member.proposal)
+    name = member.organisation.short_name
+    member.delete()
+    audit_record(actor=actor, verb="proposal.remove_member", target=proposal, changes={"organisation": name})
+
+
+@transaction.atomic
+def document_upload(*, proposal: Proposal, kind: str, uploaded_file, actor: User) -> Document:
+    if kind not in Document.Kind.values:
+        raise RuleViolation(
+            f"Unknown document kind {kind!r}; kinds are {', '.join(Document.Kind.values)}.", code="document_kind"
+        )
+    sha256, size = inspect_pdf(uploaded_file)
+    proposal = _locked_draft(proposal)
+    filename = (getattr(uploaded_file, "name", "") or "document.pdf").rsplit("/", 1)[-1][:255]
+    document = Document(proposal=proposal, kind=kind, filename=filename, sha256=sha256, size=size, uploaded_by=actor)
+    # The file is written before the row, so a committed row always points at a stored file.
+    document.file.save(filename, uploaded_file, save=False)
+    document.save()
+    audit_record(
+        actor=actor,
+        verb="proposal.upload_document",
+        target=proposal,
+        changes={"kind": kind, "filename": filename, "sha256": sha256, "size": size},
+    )
+    return document
+
+
+@transaction.atomic
+def document_delete(*, document: Document, actor: User) -> None:
+    proposal = _locked_draft(document.proposal)
+    path, storage = document.file.name, document.file.storage
+    changes = {"kind": document.kind, "filename": document.filename, "sha256": document.sha256}
+    document.delete()
+    audit_record(actor=actor, verb="proposal.delete_document", target=proposal, changes=changes)
+    transaction.on_commit(lambda: storage.delete(path))
+
+
+def _receipt(proposal: Proposal) -> str:
+    documents = "\n".join(
+        f"  - {d.get_kind_display()}: {d.filename} ({d.size} bytes), SHA-256 {d.sha256}"
+        for d in proposal.documents.all()
+    )
+    return (
+        f"Your proposal {proposal.acronym} — {proposal.title} was submitted to {proposal.call.identifier}.\n\n"
+        f"Reference: {proposal.reference}\n"
+        f"Submitted: {local(proposal.submitted_at)}\n"
+        f"Cut-off: {local(proposal.cut_off.closes_at)} (you may withdraw it until then)\n"
+        f"Documents:\n{documents}\n"
+    )
+
+
+@transaction.atomic
+def proposal_submit(*, proposal: Proposal, actor: User) -> Proposal:
+    """Submit before the call's next cut-off. A second submit of the same proposal returns it unchanged."""
+    proposal = Proposal.objects.select_for_update().get(pk=proposal.pk)
+    if proposal.status == Proposal.Status.SUBMITTED:
+        return proposal  # a double click: one reference
+    if proposal.status != Proposal.Status.DRAFT:
+        raise StateConflict(
+            f"Proposal {proposal} is {proposal.get_status_display().lower()}: only a draft can be submitted.",
+            code="not_draft",
+        )
+    call = Call.objects.select_for_update().get(pk=proposal.call_id)
+    now = timezone.now()
+    if call.status == Call.Status.DRAFT or call.opens_at > now:
+        raise StateConflict(f"{call.identifier} is not open yet.", code="call_not_open")
+    cut_off = (
+        CutOff.objects.select_for_update()
+        .filter(call=call, closes_at__gt=now, processed_at__isnull=True)
+        .order_by("closes_at")
+        .first()
+    )
+    if call.status == Call.Status.CLOSED or cut_off is None:
+        last = call.cut_offs.order_by("-closes_at").values_list("closes_at", flat=True).first()
+        when = f" on {local(last)}" if last else ""
+        raise StateConflict(f"{call.identifier} closed{when}: submissions are no longer accepted.", code="late")
+    proposal.call = call
+    checks = proposal_checks(proposal, at=now)
+    problems = failures(checks)
+    if problems:
+        raise RuleViolation(
+            f"The proposal cannot be submitted: {sum(len(v) for v in problems.values())} rule(s) not met.",
+            code="submission_rules",
+            errors=problems,
+        )
+    proposal.reference = f"{call.identifier}-{call.next_reference_number:04d}"
+    Call.objects.filter(pk=call.pk).update(next_reference_number=F("next_reference_number") + 1)
+    proposal.status = Proposal.Status.SUBMITTED
+    proposal.submitted_at = now
+    proposal.submitted_by = actor
+    proposal.cut_off = cut_off
+    proposal.save()
+    audit_record(
+        actor=actor,
+        verb="proposal.submit",
+        target=proposal,
+        changes={"reference": proposal.reference, "cut_off": cut_off.closes_at},
+    )
+    body = _receipt(proposal)
+    for recipient in {actor, proposal.created_by}:
+        notification_queue(recipient=recipient, subject=f"Receipt: proposal {proposal.reference}", body=body)
+    return proposal
+
+
+@transaction.atomic
+def proposal_withdraw(*, proposal: Proposal, actor: User) -> Proposal:
+    proposal = Proposal.objects.select_for_update(of=("self",)).select_related("cut_off").get(pk=proposal.pk)
+    if proposal.status != Proposal.Status.SUBMITTED:
+        raise StateConflict(
+            f"Proposal {proposal} is {proposal.get_status_display().lower()}: only a submitted "
+            f"proposal can be withdrawn.",
+            code="not_submitted",
+        )
+    if proposal.cut_off.closes_at <= timezone.now():
+        raise StateConflict(
+            f"The cut-off of {local(proposal.cut_off.closes_at)} has passed: the proposal can no longer be withdrawn.",
+            code="late",
+        )
+    proposal.status = Proposal.Status.WITHDRAWN
+    proposal.withdrawn_at = timezone.now()
+    proposal.save(update_fields=["status", "withdrawn_at", "updated_at"])
+    audit_record(actor=actor, verb="proposal.withdraw", target=proposal, changes={"status": "withdrawn"})
+    return proposal
+
+
+@transaction.atomic
+def proposal_copy(*, proposal: Proposal, actor: User) -> Proposal:
+    """A withdrawn proposal becomes a new draft with the same content, documents included."""
+    source = Proposal.objects.select_related("call").get(pk=proposal.pk)
+    if source.status != Proposal.Status.WITHDRAWN:
+        raise StateConflict("Only a withdrawn proposal can be copied into a new draft.", code="not_withdrawn")
+    if source.call.status != Call.Status.OPEN:
+        raise StateConflict(
+            f"{source.call.identifier} is no longer open: the copy could not be submitted.", code="call_not_open"
+        )
+    copy = Proposal.objects.create(
+        call=source.call,
+        organisation=source.organisation,
+        created_by=actor,
+        type=source.type,
+        experimental_platform=source.experimental_platform,
+        title=source.title,
+        acronym=source.acronym,
+        abstract=source.abstract,
+        machine=source.machine,
+        planned_machine_name=source.planned_machine_name,
+        planned_machine_country=source.planned_machine_country,
+        copied_from=source,
+    )
+    BudgetLine.objects.bulk_create(
+        [
+            BudgetLine(
+                proposal=copy,
+                category=line.category,
+                total_cost=line.total_cost,
+                eu_contribution=line.eu_contribution,
+                national_contribution=line.national_contribution,
+            )
+            for line in source.budget_lines.all()
+        ]
+    )
+    ConsortiumMember.objects.bulk_create(
+        [
+            ConsortiumMember(proposal=copy, organisation_id=m.organisation_id, country=m.country, role=m.role)
+            for m in source.consortium_members.all()
+        ]
+    )
+    for doc in source.documents.all():
+        duplicate = Document(
+            proposal=copy, kind=doc.kind, filename=doc.filename, sha256=doc.sha256, size=doc.size, uploaded_by=actor
+        )
+        with doc.file.open("rb") as handle:
+            duplicate.file.save(doc.filename, ContentFile(handle.read()), save=False)
+        duplicate.save()
+    audit_record(actor=actor, verb="proposal.copy", target=copy, changes={"copied_from": source.reference})
+    return copy
+
+
+@transaction.atomic
+def proposal_record_eligibility(*, proposal: Proposal, eligible: bool, reason: str, actor: User) -> Proposal:
+    proposal = Proposal.objects.select_for_update(of=("self",)).select_related("cut_off", "call").get(pk=proposal.pk)
+    reason = (reason or "").strip()
+    if proposal.status not in (
+        Proposal.Status.SUBMITTED,
+        Proposal.Status.SCREENING,
+        Proposal.Status.ELIGIBLE,
+        Proposal.Status.INELIGIBLE,
+    ):
+        raise StateConflict(
+            f"Proposal {proposal} is {proposal.get_status_display().lower()}: eligibility is "
+            f"recorded for submitted proposals only.",
+            code="not_screening",
+        )
+    if proposal.cut_off.closes_at > timezone.now():
+        raise StateConflict(
+            f"Eligibility is recorded once the cut-off has passed; proposal {proposal} belongs to the "
+            f"cut-off of {local(proposal.cut_off.closes_at)}.",
+            code="cut_off_not_passed",
+        )
+    if not reason:
+        raise RuleViolation(
+            "Give the reason for the eligibility decision.",
+            code="reason_required",
+            errors={"reason": ["This field may not be blank."]},
+        )
+    before = proposal.status
+    proposal.status = Proposal.Status.ELIGIBLE if eligible else Proposal.Status.INELIGIBLE
+    proposal.eligibility_reason = reason
+    proposal.eligibility_decided_at = timezone.now()
+    proposal.eligibility_decided_by = actor
+    proposal.save()
+    audit_record(
+        actor=actor,
+        verb="proposal.record_eligibility",
+        target=proposal,
+        changes={"from": before, "to": proposal.status, "reason": reason},
+    )
+    outcome = "eligible" if eligible else "not eligible"
+    body = (
+        f"Your proposal {proposal.reference} ({proposal.acronym}) was found {outcome} for evaluation.\n\n"
+        f"Reason: {reason}\n"
+    )
+    recipients = {u for u in (proposal.created_by, proposal.submitted_by) if u is not None}
+    for recipient in recipients:
+        notification_queue(recipient=recipient, subject=f"Eligibility: proposal {proposal.reference}", body=body)
+    return proposal

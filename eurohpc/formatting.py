@@ -1,0 +1,24 @@
+"""How money, shares and times read in messages, pages and letters."""
+
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.utils import timezone
+
+
+def eur(amount: Decimal | int | None) -> str:
+    """EUR 1,250,000.00 — the form used in every message."""
+    if amount is None:
+        return "—"
+    value = Decimal(amount).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    sign = "-" if value < 0 else ""
+    return f"{sign}EUR {abs(value):,.2f}"
+
+
+def percent(rate: Decimal) -> str:
+    value = (Decimal(rate) * 100).normalize()
+    return f"{value:f}%"
+
+
+def local(dt) -> str:
+    """A time as the JU reads it: Europe/Luxembourg, with the zone's abbreviation (CET/CEST)."""
+    return timezone.localtime(dt).strftime("%d %b %Y %H:%M %Z") if dt else "—"

@@ -1,0 +1,3 @@
+"""API URLs of the hosting app, under /api/v1/."""
+
+urlpatterns: list = []

@@ -1,0 +1,5 @@
+"""URLs of the hosting pages."""
+
+app_name = "hosting"
+
+urlpatterns: list = []
