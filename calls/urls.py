@@ -1,1 +1,39 @@
-urlpatterns: list = []
+from django.urls import path
+
+from calls import views
+from eurohpc.navigation import NavEntry, register
+
+register(NavEntry("Calls", "call-list", public=True), before="dashboard")
+register(NavEntry("My proposals", "my-proposals", perm="calls.add_proposal"), before="audit-list")
+register(NavEntry("Submissions", "submission-list", perm="calls.list_submissions"), before="audit-list")
+
+urlpatterns = [
+    path("calls/", views.calls_public, name="call-list"),
+    path("calls/<str:identifier>/", views.call_page, name="call-detail"),
+    path("proposals/", views.my_proposals, name="my-proposals"),
+    path("proposals/new/", views.proposal_new, name="proposal-new"),
+    path("proposals/<int:pk>/", views.proposal_page, name="proposal-detail"),
+    path("proposals/<int:pk>/edit/", views.proposal_edit, name="proposal-edit"),
+    path("proposals/<int:pk>/budget/", views.proposal_budget, name="proposal-budget"),
+    path("proposals/<int:pk>/consortium/", views.proposal_consortium, name="proposal-consortium"),
+    path(
+        "proposals/<int:pk>/consortium/<int:member_id>/remove/",
+        views.proposal_consortium_remove,
+        name="proposal-consortium-remove",
+    ),
+    path("proposals/<int:pk>/documents/", views.proposal_documents, name="proposal-documents"),
+    path("proposals/<int:pk>/documents/<int:document_id>/", views.proposal_document_download, name="proposal-document"),
+    path(
+        "proposals/<int:pk>/documents/<int:document_id>/delete/",
+        views.proposal_document_delete,
+        name="proposal-document-delete",
+    ),
+    path("proposals/<int:pk>/submit/", views.proposal_submit, name="proposal-submit"),
+    path("proposals/<int:pk>/withdraw/", views.proposal_withdraw, name="proposal-withdraw"),
+    path("proposals/<int:pk>/copy/", views.proposal_copy, name="proposal-copy"),
+    path("officer/submissions/", views.submission_list, name="submission-list"),
+    path("officer/proposals/<int:pk>/eligibility/", views.eligibility_screen, name="eligibility-screen"),
+    path("officer/calls/new/", views.call_new, name="call-new"),
+    path("officer/calls/<int:pk>/cut-offs/", views.call_add_cut_off, name="call-add-cut-off"),
+    path("officer/calls/<int:pk>/open/", views.call_open, name="call-open"),
+]

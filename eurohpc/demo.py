@@ -41,14 +41,31 @@ def organisation_by_alias() -> dict[str, Organisation]:
     return found
 
 
+def _make_administrator(user: User) -> None:
+    """Staff access to the administration of users, roles and organisations; not a superuser, so the
+    programme's own permissions (who may read a proposal or a score) still apply to the administrator."""
+    from django.contrib.auth.models import Permission
+
+    User.objects.filter(pk=user.pk).update(is_staff=True)
+    codenames = [
+        f"{action}_{model}" for model in ("user", "userrole", "organisation") for action in ("view", "add", "change")
+    ] + ["view_auditevent", "view_notification"]
+    user.user_permissions.add(*Permission.objects.filter(content_type__app_label="eurohpc", codename__in=codenames))
+
+
 def seed(*, out) -> None:
     existing = set(Organisation.objects.values_list("short_name", flat=True))
     created = 0
     for row in organisations_data():
         if row["short_name"] in existing:
             continue
-        organisation_create(legal_name=row["legal_name"], short_name=row["short_name"], country=row["country"],
-                            kind=row["kind"], actor=None)  # fmt: skip
+        organisation_create(
+            legal_name=row["legal_name"],
+            short_name=row["short_name"],
+            country=row["country"],
+            kind=row["kind"],
+            actor=None,
+        )
         created += 1
     out(f"organisations: {created} created, {len(existing)} already there")
 
@@ -58,14 +75,19 @@ def seed(*, out) -> None:
         user = User.objects.filter(username=username).first()
         if user is None:
             user = user_create(
-                username=username, password=DEMO_PASSWORD, email=f"{username}@demo.aif-grants.example",
-                first_name=first, last_name=last, organisation=organisations.get(org) if org else None,
-                roles=roles, actor=None,
-            )  # fmt: skip
+                username=username,
+                password=DEMO_PASSWORD,
+                email=f"{username}@demo.aif-grants.example",
+                first_name=first,
+                last_name=last,
+                organisation=organisations.get(org) if org else None,
+                roles=roles,
+                actor=None,
+            )
             made += 1
         for role in roles:
             if role not in user.roles:
                 user_grant_role(user=user, role=role, actor=None)
-        if Role.ADMIN in roles and not (user.is_staff and user.is_superuser):
-            User.objects.filter(pk=user.pk).update(is_staff=True, is_superuser=True)
+        if Role.ADMIN in roles and not user.is_staff:
+            _make_administrator(user)
     out(f"demo users: {made} created")

@@ -14,9 +14,13 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("calls.urls")),
     path("", include("hosting.urls")),
+    path("", include("calls.evaluation.urls")),
+    path("", include("grants.urls")),
     path("api/v1/", include("eurohpc.api.urls")),
     path("api/v1/", include("calls.api_urls")),
     path("api/v1/", include("hosting.api_urls")),
+    path("api/v1/", include("calls.evaluation.api_urls")),
+    path("api/v1/", include("grants.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="swagger-ui"),
 ]

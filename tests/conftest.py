@@ -8,8 +8,17 @@ from tests.factories import OrganisationFactory, UserFactory
 
 
 @pytest.fixture(autouse=True)
-def _fast_passwords_and_eager_tasks(settings):
+def _fast_passwords_and_eager_tasks(settings, tmp_path):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Uploaded documents and generated PDFs of a test go to its own folder.
+    settings.PRIVATE_STORAGE_ROOT = tmp_path / "private"
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(tmp_path / "private"), "base_url": None},
+        },
+    }
     # Tests run tasks in-process unless they start a real worker themselves (see test_celery_worker).
     eager = celery_app.conf.task_always_eager
     celery_app.conf.task_always_eager = True

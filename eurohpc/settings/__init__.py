@@ -143,6 +143,7 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {
     "audit-verify-nightly": {"task": "eurohpc.verify_audit_chain", "schedule": 24 * 3600},
+    "process-cutoffs": {"task": "calls.process_cutoffs", "schedule": 300},
 }
 
 REST_FRAMEWORK = {
@@ -172,7 +173,19 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
-    "ENUM_NAME_OVERRIDES": {},
+    # One name per choice set shared by several serializers.
+    "ENUM_NAME_OVERRIDES": {
+        "CountryEnum": "eurohpc.countries.COUNTRY_CHOICES",
+        "OrganisationKindEnum": "eurohpc.models.Organisation.Kind",
+        "RoleEnum": "eurohpc.models.Role",
+        "CallStatusEnum": "calls.models.calls.Call.Status",
+        "CallProngEnum": "calls.models.calls.Call.Prong",
+        "ProposalTypeEnum": "calls.models.proposals.Proposal.Type",
+        "ProposalStatusEnum": "calls.models.proposals.Proposal.Status",
+        "DocumentKindEnum": "calls.models.proposals.Document.Kind",
+        "BudgetCategoryEnum": "calls.models.proposals.BudgetLine.Category",
+        "ConsortiumRoleEnum": "calls.models.proposals.ConsortiumMember.Role",
+    },
 }
 
 # Content Security Policy: everything is served from this origin (the product runs without internet).

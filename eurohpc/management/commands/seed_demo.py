@@ -7,7 +7,7 @@ from django.db import transaction
 from eurohpc.demo import DEMO_PASSWORD, DEMO_USERS
 
 # Each app's `demo.seed(out=...)`, in dependency order; each one is idempotent.
-SEEDERS = ["eurohpc.demo", "hosting.demo", "calls.demo", "grants.demo"]
+SEEDERS = ["eurohpc.demo", "hosting.demo", "calls.demo", "calls.demo_evaluation", "grants.demo"]
 
 
 class Command(BaseCommand):

@@ -1,0 +1,129 @@
+"""Reads of calls and proposals, each in a bounded number of queries."""
+
+from django.db.models import Count, DecimalField, Max, Min, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from calls.models import BudgetLine, Call, ConsortiumMember, CutOff, Document, Proposal
+from eurohpc.models import AuditEvent
+
+ZERO = Value(0, output_field=DecimalField(max_digits=14, decimal_places=2))
+
+
+def _eu_requested():
+    lines = (
+        BudgetLine.objects.filter(proposal=OuterRef("pk"))
+        .order_by()
+        .values("proposal")
+        .annotate(total=Sum("eu_contribution"))
+        .values("total")
+    )
+    return Coalesce(Subquery(lines, output_field=DecimalField(max_digits=14, decimal_places=2)), ZERO)
+
+
+def _total_cost():
+    lines = (
+        BudgetLine.objects.filter(proposal=OuterRef("pk"))
+        .order_by()
+        .values("proposal")
+        .annotate(total=Sum("total_cost"))
+        .values("total")
+    )
+    return Coalesce(Subquery(lines, output_field=DecimalField(max_digits=14, decimal_places=2)), ZERO)
+
+
+def call_list(*, user=None, include_drafts: bool = False) -> QuerySet[Call]:
+    """Calls with their cut-offs (one prefetch) and the next cut-off, newest first."""
+    now = timezone.now()
+    calls = Call.objects.all()
+    if not include_drafts:
+        calls = calls.exclude(status=Call.Status.DRAFT)
+    return (
+        calls.annotate(
+            next_cut_off=Min("cut_offs__closes_at", filter=Q(cut_offs__closes_at__gt=now)),
+            last_cut_off=Max("cut_offs__closes_at"),
+        )
+        .prefetch_related(Prefetch("cut_offs", queryset=CutOff.objects.order_by("closes_at")))
+        .order_by("status", "-opens_at", "identifier")
+    )
+
+
+def _filtered(proposals, *, call_id=None, cut_off_id=None, status=None, type=None, search=None):
+    if call_id:
+        proposals = proposals.filter(call_id=call_id)
+    if cut_off_id:
+        proposals = proposals.filter(cut_off_id=cut_off_id)
+    if status:
+        proposals = proposals.filter(status=status)
+    if type:
+        proposals = proposals.filter(type=type)
+    if search:
+        proposals = proposals.filter(
+            Q(reference__icontains=search)
+            | Q(acronym__icontains=search)
+            | Q(title__icontains=search)
+            | Q(organisation__short_name__icontains=search)
+        )
+    return proposals
+
+
+def proposal_list_for_organisation(*, organisation_id: int, **filters) -> QuerySet[Proposal]:
+    """An applicant organisation's proposals, drafts included, newest first."""
+    proposals = (
+        Proposal.objects.filter(organisation_id=organisation_id)
+        .select_related("call", "cut_off", "organisation", "machine")
+        .annotate(eu_requested=_eu_requested())
+    )
+    return _filtered(proposals, **filters).order_by("-created_at", "-pk")
+
+
+def submissions(**filters) -> QuerySet[Proposal]:
+    """The officer's list of submitted proposals, filtered; drafts never appear."""
+    proposals = (
+        Proposal.objects.exclude(status=Proposal.Status.DRAFT)
+        .select_related("call", "cut_off", "organisation", "machine")
+        .annotate(eu_requested=_eu_requested(), total_cost=_total_cost())
+    )
+    return _filtered(proposals, **filters).order_by("-submitted_at", "-pk")
+
+
+def submission_counts(*, call_id=None) -> dict[str, int]:
+    rows = Proposal.objects.exclude(status=Proposal.Status.DRAFT)
+    if call_id:
+        rows = rows.filter(call_id=call_id)
+    return dict(rows.order_by().values_list("status").annotate(n=Count("pk")))
+
+
+def proposal_detail(*, queryset: QuerySet[Proposal]) -> QuerySet[Proposal]:
+    """Everything the proposal page, the API and the rule checks read, in a fixed number of queries."""
+    return queryset.select_related(
+        "call",
+        "cut_off",
+        "organisation",
+        "machine",
+        "machine__hosting_entity",
+        "created_by",
+        "submitted_by",
+        "eligibility_decided_by",
+        "copied_from",
+    ).prefetch_related(
+        Prefetch("budget_lines", queryset=BudgetLine.objects.order_by("id")),
+        Prefetch("consortium_members", queryset=ConsortiumMember.objects.select_related("organisation")),
+        Prefetch("documents", queryset=Document.objects.select_related("uploaded_by").order_by("uploaded_at", "id")),
+    )
+
+
+def proposal_timeline(*, proposal: Proposal) -> list[AuditEvent]:
+    """The proposal's history as recorded in the audit trail, oldest first."""
+    return list(
+        AuditEvent.objects.filter(target_type="calls.proposal", target_id=str(proposal.pk))
+        .only("seq", "created_at", "verb", "actor_repr", "changes")
+        .order_by("seq")
+    )
+
+
+def budget_totals(lines) -> dict:
+    total = sum((line.total_cost for line in lines), 0)
+    eu = sum((line.eu_contribution for line in lines), 0)
+    national = sum((line.national_contribution for line in lines), 0)
+    return {"total_cost": total, "eu_contribution": eu, "national_contribution": national}

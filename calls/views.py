@@ -1,0 +1,417 @@
+"""Pages of calls and proposals: parse, call one service or selector, render. Refusals keep their 4xx."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods, require_POST
+
+from calls import services
+from calls.api import document_response
+from calls.checks import proposal_checks
+from calls.forms import (
+    BudgetForm,
+    CallForm,
+    ConsortiumMemberForm,
+    CutOffForm,
+    DocumentForm,
+    EligibilityForm,
+    ProposalForm,
+)
+from calls.models import Call, Proposal
+from calls.selectors import (
+    budget_totals,
+    call_list,
+    proposal_detail,
+    proposal_list_for_organisation,
+    proposal_timeline,
+    submission_counts,
+    submissions,
+)
+from eurohpc.errors import DomainError
+
+PAGE_SIZE = 50
+
+
+def _refused(request, exc: DomainError, template: str, context: dict):
+    """Render the page again with the rule that refused the action, under the refusal's status code."""
+    messages.error(request, exc.message)
+    for problems in exc.errors.values():
+        for problem in problems:
+            messages.error(request, problem)
+    return render(request, template, context, status=exc.status_code)
+
+
+def _proposal(request, pk: int) -> Proposal:
+    return get_object_or_404(proposal_detail(queryset=Proposal.objects.visible_to(request.user)), pk=pk)
+
+
+def _require(request, perm: str, obj=None, message: str = "") -> None:
+    if not request.user.has_perm(perm, obj):
+        raise PermissionDenied(message or "You do not have permission to do this.")
+
+
+# --- public -----------------------------------------------------------------------------------------
+
+
+def calls_public(request):
+    calls = list(call_list(include_drafts=request.user.has_perm("calls.manage_calls")))
+    return render(
+        request,
+        "calls/call_list.html",
+        {
+            "open_calls": [c for c in calls if c.status == Call.Status.OPEN],
+            "other_calls": [c for c in calls if c.status != Call.Status.OPEN],
+            "now": timezone.now(),
+        },
+    )
+
+
+def call_page(request, identifier: str):
+    calls = call_list(include_drafts=request.user.has_perm("calls.manage_calls"))
+    call = get_object_or_404(calls, identifier=identifier)
+    context = {"call": call, "now": timezone.now(), "cut_off_form": CutOffForm()}
+    return render(request, "calls/call_detail.html", context)
+
+
+# --- applicant ----------------------------------------------------------------------------------------
+
+
+@login_required
+def my_proposals(request):
+    _require(request, "calls.add_proposal", message="Only applicants (staff of a hosting entity) file proposals.")
+    if request.user.organisation_id is None:
+        raise PermissionDenied("Your account belongs to no organisation.")
+    proposals = proposal_list_for_organisation(organisation_id=request.user.organisation_id)
+    page = Paginator(proposals, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "calls/my_proposals.html", {"page": page})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def proposal_new(request):
+    _require(request, "calls.add_proposal", message="Only applicants (staff of a hosting entity) file proposals.")
+    if request.user.organisation_id is None:
+        raise PermissionDenied("Your account belongs to no organisation.")
+    call = get_object_or_404(Call.objects.exclude(status=Call.Status.DRAFT), pk=request.GET.get("call") or 0)
+    form = ProposalForm(request.POST or None, call=call, initial={"type": call.allowed_types[0]})
+    context = {"form": form, "call": call}
+    if request.method == "POST" and form.is_valid():
+        try:
+            proposal = services.proposal_create(
+                call=call, organisation=request.user.organisation, actor=request.user, **form.cleaned_data
+            )
+        except DomainError as exc:
+            return _refused(request, exc, "calls/proposal_form.html", context)
+        messages.success(request, "Draft created. Next: the consortium, the budget and the documents.")
+        return redirect("proposal-detail", pk=proposal.pk)
+    return render(request, "calls/proposal_form.html", context, status=400 if form.errors else 200)
+
+
+def _detail_context(request, proposal: Proposal) -> dict:
+    lines = list(proposal.budget_lines.all())
+    return {
+        "proposal": proposal,
+        "lines": lines,
+        "totals": budget_totals(lines),
+        "checks": proposal_checks(proposal),
+        "timeline": proposal_timeline(proposal=proposal),
+        "can_change": proposal.is_draft and request.user.has_perm("calls.change_proposal", proposal),
+        "can_submit": proposal.is_draft and request.user.has_perm("calls.submit_proposal", proposal),
+        "can_withdraw": proposal.status == Proposal.Status.SUBMITTED
+        and proposal.cut_off.closes_at > timezone.now()
+        and request.user.has_perm("calls.withdraw_proposal", proposal),
+        "can_copy": proposal.status == Proposal.Status.WITHDRAWN
+        and request.user.has_perm("calls.change_proposal", proposal),
+        "can_screen": request.user.has_perm("calls.record_eligibility", proposal) and proposal.cut_off_id is not None,
+        "now": timezone.now(),
+    }
+
+
+@login_required
+def proposal_page(request, pk: int):
+    proposal = _proposal(request, pk)
+    _require(request, "calls.view_proposal", proposal, "You may not read this proposal.")
+    return render(request, "calls/proposal_detail.html", _detail_context(request, proposal))
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def proposal_edit(request, pk: int):
+    proposal = _proposal(request, pk)
+    _require(
+        request, "calls.change_proposal", proposal, "Only applicant staff of the proposal's organisation can change it."
+    )
+    initial = {f: getattr(proposal, f) for f in services.EDITABLE_FIELDS}
+    form = ProposalForm(request.POST or None, call=proposal.call, initial=initial)
+    context = {"form": form, "call": proposal.call, "proposal": proposal}
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.proposal_update(proposal=proposal, actor=request.user, **form.cleaned_data)
+        except DomainError as exc:
+            return _refused(request, exc, "calls/proposal_form.html", context)
+        messages.success(request, "Details saved.")
+        return redirect("proposal-detail", pk=proposal.pk)
+    return render(request, "calls/proposal_form.html", context, status=400 if form.errors else 200)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def proposal_budget(request, pk: int):
+    proposal = _proposal(request, pk)
+    _require(
+        request, "calls.change_proposal", proposal, "Only applicant staff of the proposal's organisation can change it."
+    )
+    form = BudgetForm(request.POST or None, lines=list(proposal.budget_lines.all()))
+    rates = {category: proposal.call.funding_rate(category) for category in proposal.call.funding_rates}
+    context = {"form": form, "proposal": proposal, "rates": rates}
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.proposal_set_budget(proposal=proposal, lines=form.lines(), actor=request.user)
+        except DomainError as exc:
+            return _refused(request, exc, "calls/proposal_budget.html", context)
+        messages.success(request, "Budget saved.")
+        return redirect("proposal-detail", pk=proposal.pk)
+    return render(request, "calls/proposal_budget.html", context, status=400 if form.errors else 200)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def proposal_consortium(request, pk: int):
+    proposal = _proposal(request, pk)
+    _require(
+        request, "calls.change_proposal", proposal, "Only applicant staff of the proposal's organisation can change it."
+    )
+    form = ConsortiumMemberForm(request.POST or None)
+    context = {"form": form, "proposal": proposal}
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.consortium_member_add(proposal=proposal, actor=request.user, **form.cleaned_data)
+        except DomainError as exc:
+            return _refused(request, exc, "calls/proposal_consortium.html", context)
+        messages.success(request, f"{form.cleaned_data['organisation'].short_name} added to the consortium.")
+        return redirect("proposal-consortium", pk=proposal.pk)
+    return render(request, "calls/proposal_consortium.html", context, status=400 if form.errors else 200)
+
+
+@login_required
+@require_POST
+def proposal_consortium_remove(request, pk: int, member_id: int):
+    proposal = _proposal(request, pk)
+    _require(
+        request, "calls.change_proposal", proposal, "Only applicant staff of the proposal's organisation can change it."
+    )
+    member = get_object_or_404(proposal.consortium_members.all(), pk=member_id)
+    try:
+        services.consortium_member_remove(member=member, actor=request.user)
+    except DomainError as exc:
+        return _refused(
+            request, exc, "calls/proposal_consortium.html", {"form": ConsortiumMemberForm(), "proposal": proposal}
+        )
+    messages.success(request, f"{member.organisation.short_name} removed from the consortium.")
+    return redirect("proposal-consortium", pk=proposal.pk)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def proposal_documents(request, pk: int):
+    proposal = _proposal(request, pk)
+    _require(
+        request, "calls.change_proposal", proposal, "Only applicant staff of the proposal's organisation can change it."
+    )
+    form = DocumentForm(request.POST or None, request.FILES or None)
+    context = {"form": form, "proposal": proposal}
+    if request.method == "POST" and form.is_valid():
+        try:
+            document = services.document_upload(
+                proposal=proposal,
+                kind=form.cleaned_data["kind"],
+                uploaded_file=form.cleaned_data["file"],
+                actor=request.user,
+            )
+        except DomainError as exc:
+            return _refused(request, exc, "calls/proposal_documents.html", context)
+        messages.success(request, f"{document.filename} uploaded (SHA-256 {document.sha256[:16]}…).")
+        return redirect("proposal-documents", pk=proposal.pk)
+    return render(request, "calls/proposal_documents.html", context, status=400 if form.errors else 200)
+
+
+@login_required
+@require_POST
+def proposal_document_delete(request, pk: int, document_id: int):
+    proposal = _proposal(request, pk)
+    _require(
+        request, "calls.change_proposal", proposal, "Only applicant staff of the proposal's organisation can change it."
+    )
+    document = get_object_or_404(proposal.documents.all(), pk=document_id)
+    try:
+        services.document_delete(document=document, actor=request.user)
+    except DomainError as exc:
+        return _refused(request, exc, "calls/proposal_documents.html", {"form": DocumentForm(), "proposal": proposal})
+    messages.success(request, f"{document.filename} removed.")
+    return redirect("proposal-documents", pk=proposal.pk)
+
+
+@login_required
+def proposal_document_download(request, pk: int, document_id: int):
+    proposal = _proposal(request, pk)
+    _require(request, "calls.view_document", proposal, "You may not read this proposal's documents.")
+    document = get_object_or_404(proposal.documents.all(), pk=document_id)
+    return document_response(document)
+
+
+def _action(request, pk: int, perm: str, denial: str, action, success: str):
+    proposal = _proposal(request, pk)
+    _require(request, perm, proposal, denial)
+    try:
+        result = action(proposal=proposal, actor=request.user)
+    except DomainError as exc:
+        return _refused(request, exc, "calls/proposal_detail.html", _detail_context(request, proposal))
+    messages.success(request, success.format(proposal=result))
+    return redirect("proposal-detail", pk=result.pk)
+
+
+@login_required
+@require_POST
+def proposal_submit(request, pk: int):
+    return _action(
+        request,
+        pk,
+        "calls.submit_proposal",
+        "Only applicant staff of the proposal's organisation can submit it.",
+        services.proposal_submit,
+        "Submitted. Your reference is {proposal.reference}; a receipt is on its way.",
+    )
+
+
+@login_required
+@require_POST
+def proposal_withdraw(request, pk: int):
+    return _action(
+        request,
+        pk,
+        "calls.withdraw_proposal",
+        "Only applicant staff of the proposal's organisation can withdraw it.",
+        services.proposal_withdraw,
+        "Proposal {proposal.reference} withdrawn.",
+    )
+
+
+@login_required
+@require_POST
+def proposal_copy(request, pk: int):
+    return _action(
+        request,
+        pk,
+        "calls.change_proposal",
+        "Only applicant staff of the proposal's organisation can copy it.",
+        services.proposal_copy,
+        "Copied into a new draft.",
+    )
+
+
+# --- programme officer -------------------------------------------------------------------------------
+
+
+@login_required
+def submission_list(request):
+    _require(request, "calls.list_submissions", message="Only programme officers see the submissions.")
+    params = request.GET
+    filters = {
+        "call_id": params.get("call") if (params.get("call") or "").isdigit() else None,
+        "cut_off_id": params.get("cut_off") if (params.get("cut_off") or "").isdigit() else None,
+        "status": params.get("status") if params.get("status") in Proposal.Status.values else None,
+        "type": params.get("type") if params.get("type") in Proposal.Type.values else None,
+        "search": (params.get("q") or "").strip() or None,
+    }
+    page = Paginator(submissions(**filters), PAGE_SIZE).get_page(params.get("page"))
+    calls = list(call_list(include_drafts=True))
+    query = "&".join(f"{k}={v}" for k, v in params.items() if k != "page" and v)
+    return render(
+        request,
+        "calls/submission_list.html",
+        {
+            "page": page,
+            "calls": calls,
+            "filters": params,
+            "statuses": Proposal.Status.choices,
+            "types": Proposal.Type.choices,
+            "counts": submission_counts(call_id=filters["call_id"]),
+            "query": query,
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def eligibility_screen(request, pk: int):
+    proposal = _proposal(request, pk)
+    _require(request, "calls.record_eligibility", proposal, "Only programme officers record eligibility.")
+    if proposal.is_draft:
+        raise Http404
+    form = EligibilityForm(request.POST or None)
+    context = {**_detail_context(request, proposal), "form": form}
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.proposal_record_eligibility(proposal=proposal, actor=request.user, **form.cleaned_data)
+        except DomainError as exc:
+            return _refused(request, exc, "calls/eligibility.html", context)
+        messages.success(request, f"Eligibility of {proposal.reference} recorded.")
+        return redirect(f"{reverse('submission-list')}?call={proposal.call_id}")
+    return render(request, "calls/eligibility.html", context, status=400 if form.errors else 200)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def call_new(request):
+    _require(request, "calls.manage_calls", message="Only programme officers open calls.")
+    form = CallForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        status = Call.Status.OPEN if data.pop("open_now") else Call.Status.DRAFT
+        try:
+            call = services.call_create(actor=request.user, status=status, **data)
+        except DomainError as exc:
+            return _refused(request, exc, "calls/call_form.html", {"form": form})
+        messages.success(request, f"Call {call.identifier} created ({call.get_status_display().lower()}).")
+        return redirect("call-detail", identifier=call.identifier)
+    return render(request, "calls/call_form.html", {"form": form}, status=400 if form.errors else 200)
+
+
+@login_required
+@require_POST
+def call_add_cut_off(request, pk: int):
+    _require(request, "calls.manage_calls", message="Only programme officers add cut-offs.")
+    call = get_object_or_404(Call, pk=pk)
+    form = CutOffForm(request.POST)
+    context = {"call": call_list(include_drafts=True).get(pk=pk), "now": timezone.now(), "cut_off_form": form}
+    if not form.is_valid():
+        return render(request, "calls/call_detail.html", context, status=400)
+    try:
+        services.cut_off_add(call=call, closes_at=form.cleaned_data["closes_at"], actor=request.user)
+    except DomainError as exc:
+        return _refused(request, exc, "calls/call_detail.html", context)
+    messages.success(request, "Cut-off added.")
+    return redirect("call-detail", identifier=call.identifier)
+
+
+@login_required
+@require_POST
+def call_open(request, pk: int):
+    _require(request, "calls.manage_calls", message="Only programme officers open calls.")
+    call = get_object_or_404(Call, pk=pk)
+    try:
+        services.call_open(call=call, actor=request.user)
+    except DomainError as exc:
+        context = {
+            "call": call_list(include_drafts=True).get(pk=pk),
+            "now": timezone.now(),
+            "cut_off_form": CutOffForm(),
+        }
+        return _refused(request, exc, "calls/call_detail.html", context)
+    messages.success(request, f"{call.identifier} is open.")
+    return redirect("call-detail", identifier=call.identifier)
