@@ -13,7 +13,13 @@ from rest_framework.views import APIView
 from calls import services
 from calls.checks import proposal_checks
 from calls.models import BudgetLine, Call, ConsortiumMember, CutOff, Document, Proposal
-from calls.selectors import call_list, proposal_detail, proposal_list_for_organisation, submissions
+from calls.selectors import (
+    call_list,
+    proposal_detail,
+    proposal_list_for_organisation,
+    submissions,
+    with_budget_totals,
+)
 from eurohpc.api.permissions import check
 from eurohpc.api.serializers import ErrorSerializer
 from eurohpc.countries import COUNTRY_CHOICES
@@ -326,6 +332,10 @@ class ProposalListApi(generics.ListCreateAPIView):
         if user.organisation_id and user.has_perm("calls.add_proposal"):
             return proposal_list_for_organisation(organisation_id=user.organisation_id, **filters)
         return submissions(**filters).filter(pk__in=Proposal.objects.visible_to(user).values("pk"))
+
+    def paginate_queryset(self, queryset):
+        page = super().paginate_queryset(queryset)
+        return with_budget_totals(page) if page is not None else None
 
     @extend_schema(request=ProposalInput, responses={201: ProposalSerializer, **ERRORS})
     def post(self, request):

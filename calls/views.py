@@ -31,6 +31,7 @@ from calls.selectors import (
     proposal_timeline,
     submission_counts,
     submissions,
+    with_budget_totals,
 )
 from eurohpc.errors import DomainError
 
@@ -88,6 +89,7 @@ def my_proposals(request):
         raise PermissionDenied("Your account belongs to no organisation.")
     proposals = proposal_list_for_organisation(organisation_id=request.user.organisation_id)
     page = Paginator(proposals, PAGE_SIZE).get_page(request.GET.get("page"))
+    page.object_list = with_budget_totals(page.object_list)
     return render(request, "calls/my_proposals.html", {"page": page})
 
 
@@ -329,6 +331,7 @@ def submission_list(request):
         "search": (params.get("q") or "").strip() or None,
     }
     page = Paginator(submissions(**filters), PAGE_SIZE).get_page(params.get("page"))
+    page.object_list = with_budget_totals(page.object_list)
     calls = list(call_list(include_drafts=True))
     query = "&".join(f"{k}={v}" for k, v in params.items() if k != "page" and v)
     return render(

@@ -7,6 +7,7 @@ from eurohpc import views
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("health/", views.health, name="health"),
     path("dashboard/", views.dashboard, name="dashboard"),
     path("audit/", views.audit_list, name="audit-list"),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),

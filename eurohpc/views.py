@@ -1,6 +1,7 @@
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.http import JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
@@ -18,6 +19,12 @@ DASHBOARD_PANELS = {
 
 # Apps fill the dashboard panels with their own context (role -> callable(request) -> dict).
 DASHBOARD_CONTEXT: dict[str, list] = {role: [] for role in Role.values}
+
+
+@require_GET
+def health(request):
+    """Liveness probe for the load balancer: answers without touching the database."""
+    return JsonResponse({"status": "ok"})
 
 
 @require_GET

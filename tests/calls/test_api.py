@@ -321,8 +321,8 @@ def test_officer_proposal_list_query_count_is_constant(applicant, programme_offi
     for i in range(rows):
         make_submitted(call=call, applicant=applicant, acronym=f"P{i}")
     client = api_for(programme_officer)
-    # roles of the officer; count; page with call, cut-off, organisation, machine and EU total joined in
-    with django_assert_num_queries(3):
+    # roles of the officer; count; page with call, cut-off and organisation joined in; budget totals of the page
+    with django_assert_num_queries(4):
         response = client.get("/api/v1/proposals/")
     assert response.json()["count"] == rows
 
@@ -333,8 +333,8 @@ def test_applicant_proposal_list_query_count_is_constant(applicant, django_asser
     for i in range(rows):
         make_draft(call=call, applicant=applicant, acronym=f"P{i}")
     client = api_for(applicant)
-    # roles; the model backend's two permission look-ups (the officer rule fails first); count; page
-    with django_assert_num_queries(5):
+    # roles; the model backend's two permission look-ups (the officer rule fails first); count; page; totals
+    with django_assert_num_queries(6):
         response = client.get("/api/v1/proposals/")
     assert response.json()["count"] == rows
 

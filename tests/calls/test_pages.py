@@ -214,8 +214,9 @@ def test_submission_list_page_query_count_is_constant(
     for i in range(rows):
         make_submitted(call=call, applicant=applicant, acronym=f"P{i}")
     client.force_login(programme_officer)
-    # session, user, roles; count; page; calls with cut-offs (2); status counts; navigation permission look-ups
-    with django_assert_num_queries(10):
+    # session, user, roles; count; page; budget totals; calls with cut-offs (2); status counts;
+    # the model backend's two permission look-ups (navigation)
+    with django_assert_num_queries(11):
         response = client.get("/officer/submissions/")
     assert response.status_code == 200
 
@@ -226,7 +227,7 @@ def test_my_proposals_page_query_count_is_constant(client, applicant, django_ass
     for i in range(rows):
         make_draft(call=call, applicant=applicant, acronym=f"P{i}")
     client.force_login(applicant)
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(9):
         response = client.get("/proposals/")
     assert response.status_code == 200
 
