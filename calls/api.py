@@ -27,6 +27,16 @@ from eurohpc.models import Organisation
 from hosting.models import Machine
 
 ERRORS = {400: ErrorSerializer, 401: ErrorSerializer, 403: ErrorSerializer, 404: ErrorSerializer, 409: ErrorSerializer}
+# A list answers 400 for an invalid filter and 404 for a page out of range.
+LIST_ERRORS = {400: ErrorSerializer, 401: ErrorSerializer, 404: ErrorSerializer}
+# Deadlines and opening dates of a programme call: anything outside these years is a typing error.
+FIRST_YEAR, LAST_YEAR = 2000, 2100
+
+
+def plausible_moment(value):
+    if not FIRST_YEAR <= value.year <= LAST_YEAR:
+        raise serializers.ValidationError(f"Must be between the years {FIRST_YEAR} and {LAST_YEAR}.")
+    return value
 
 
 # --- serializers -----------------------------------------------------------------------------------
@@ -67,14 +77,14 @@ class CallSerializer(serializers.ModelSerializer):
 
 
 class CutOffInput(serializers.Serializer):
-    closes_at = serializers.DateTimeField()
+    closes_at = serializers.DateTimeField(validators=[plausible_moment])
 
 
 class CallInput(serializers.Serializer):
     identifier = serializers.CharField(max_length=64)
     title = serializers.CharField(max_length=255)
     prong = serializers.ChoiceField(choices=Call.Prong.choices)
-    opens_at = serializers.DateTimeField()
+    opens_at = serializers.DateTimeField(validators=[plausible_moment])
     cut_offs = CutOffInput(many=True, required=False)
     status = serializers.ChoiceField(choices=[Call.Status.DRAFT, Call.Status.OPEN], default=Call.Status.DRAFT)
     allowed_types = serializers.ListField(child=serializers.ChoiceField(choices=Proposal.Type.choices), required=False)
@@ -172,7 +182,7 @@ class ProposalListSerializer(serializers.ModelSerializer):
     organisation = serializers.SlugRelatedField(slug_field="short_name", read_only=True)
     call = serializers.SlugRelatedField(slug_field="identifier", read_only=True)
     cut_off = CutOffSerializer(read_only=True, allow_null=True)
-    eu_requested = serializers.DecimalField(max_digits=14, decimal_places=2, read_only=True)
+    eu_requested = serializers.DecimalField(max_digits=14, decimal_places=2, read_only=True, allow_null=True)
 
     class Meta:
         model = Proposal
@@ -249,6 +259,10 @@ class CallListApi(generics.ListCreateAPIView):
     def get_queryset(self):
         return call_list(include_drafts=self.request.user.has_perm("calls.manage_calls"))
 
+    @extend_schema(responses={200: CallSerializer(many=True), **LIST_ERRORS})
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
     @extend_schema(request=CallInput, responses={201: CallSerializer, **ERRORS})
     def post(self, request):
         check(request.user, "calls.manage_calls", message="Only programme officers can open calls.")
@@ -266,6 +280,10 @@ class CallDetailApi(generics.RetrieveAPIView):
 
     def get_queryset(self):
         return call_list(include_drafts=self.request.user.has_perm("calls.manage_calls"))
+
+    @extend_schema(responses={200: CallSerializer, 404: ErrorSerializer})
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
 
 
 class CallCutOffApi(APIView):
@@ -332,6 +350,10 @@ class ProposalListApi(generics.ListCreateAPIView):
         if user.organisation_id and user.has_perm("calls.add_proposal"):
             return proposal_list_for_organisation(organisation_id=user.organisation_id, **filters)
         return submissions(**filters).filter(pk__in=Proposal.objects.visible_to(user).values("pk"))
+
+    @extend_schema(responses={200: ProposalListSerializer(many=True), **LIST_ERRORS})
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
 
     def paginate_queryset(self, queryset):
         page = super().paginate_queryset(queryset)

@@ -55,7 +55,7 @@ def budget_checks(proposal: Proposal, lines: list[BudgetLine]) -> list[Check]:
                     "budget_category",
                     f"{label} costs fit the proposal type",
                     False,
-                    f"{label} costs are not eligible for {proposal.get_type_display().lower()}.",
+                    f"{label} costs are not eligible for this proposal type ({proposal.get_type_display()}).",
                 )
             )
         if line.category == BudgetLine.Category.EXPERIMENTAL_PLATFORM and not proposal.experimental_platform:
@@ -223,20 +223,21 @@ def proposal_checks(proposal: Proposal, *, at: datetime | None = None) -> list[C
     lines = list(proposal.budget_lines.all())
     documents = list(proposal.documents.all())
     has_members = bool(list(proposal.consortium_members.all()))
+    described = bool(proposal.title.strip() and proposal.acronym.strip() and proposal.abstract.strip())
     checks = [
         Check(
             "type_allowed",
             "The call accepts this proposal type",
             proposal.type in proposal.call.allowed_types,
             f"{proposal.call.identifier} accepts: "
-            + ", ".join(Proposal.Type(t).label.lower() for t in proposal.call.allowed_types)
+            + "; ".join(Proposal.Type(t).label for t in proposal.call.allowed_types)
             + ".",
         ),
         Check(
             "described",
             "Title, acronym and abstract are given",
-            bool(proposal.title.strip() and proposal.acronym.strip() and proposal.abstract.strip()),
-            "Give the proposal a title, an acronym and an abstract.",
+            described,
+            "Given." if described else "Give the proposal a title, an acronym and an abstract.",
         ),
     ]
     checks += machine_checks(proposal, at=at)

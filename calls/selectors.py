@@ -1,7 +1,5 @@
 """Reads of calls and proposals, each in a bounded number of queries."""
 
-from decimal import Decimal
-
 from django.db.models import Count, Max, Min, Prefetch, Q, QuerySet, Sum
 from django.utils import timezone
 
@@ -74,8 +72,9 @@ def with_budget_totals(proposals) -> list[Proposal]:
     }
     for proposal in page:
         row = totals.get(proposal.pk)
-        proposal.eu_requested = row["eu"] if row else Decimal("0.00")
-        proposal.total_cost = row["total"] if row else Decimal("0.00")
+        # No budget line (a draft, or a historic record without published figures): no amount to show.
+        proposal.eu_requested = row["eu"] if row else None
+        proposal.total_cost = row["total"] if row else None
     return page
 
 

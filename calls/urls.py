@@ -1,11 +1,17 @@
 from django.urls import path
 
-from calls import views
+from calls import dashboard, views
+from eurohpc.models import Role
 from eurohpc.navigation import NavEntry, register
+from eurohpc.views import DASHBOARD_CONTEXT
 
 register(NavEntry("Calls", "call-list", public=True), before="dashboard")
 register(NavEntry("My proposals", "my-proposals", perm="calls.add_proposal"), before="audit-list")
 register(NavEntry("Submissions", "submission-list", perm="calls.list_submissions"), before="audit-list")
+
+for role, provider in ((Role.APPLICANT, dashboard.applicant_panel), (Role.PROGRAMME_OFFICER, dashboard.officer_panel)):
+    if provider not in DASHBOARD_CONTEXT[role]:
+        DASHBOARD_CONTEXT[role].append(provider)
 
 urlpatterns = [
     path("calls/", views.calls_public, name="call-list"),

@@ -34,3 +34,9 @@ def status_badge(status: str) -> str:
     if status in bad:
         return "badge-bad"
     return "badge-info"
+
+
+@register.filter
+def verb_label(verb: str) -> str:
+    """`proposal.set_budget` reads "Set budget" on a timeline."""
+    return verb.split(".", 1)[-1].replace("_", " ").capitalize()

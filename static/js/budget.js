@@ -19,14 +19,15 @@
       var total = get("total_cost"), eu = get("eu_contribution"), national = get("national_contribution");
       var out = row.querySelector('[data-check="' + category + '"]');
       ["total_cost", "eu_contribution", "national_contribution"].forEach(function (p) { totals[p] += get(p) || 0; });
-      if (total === null && eu === null && national === null) { out.textContent = ""; out.className = "small"; return; }
+      if (total === null && eu === null && national === null) { out.textContent = ""; return; }
       var problems = [];
       var cap = Math.round((total || 0) * rate);
       if ((eu || 0) > cap) problems.push("EU share above " + Math.round(rate * 100) + "% (max " + fmt(cap) + ")");
       if ((eu || 0) + (national || 0) !== (total || 0)) problems.push("EU + national ≠ total (" + fmt((eu || 0) + (national || 0)) + ")");
       if (!total) problems.push("total must be positive");
       out.textContent = problems.length ? problems.join("; ") : "OK";
-      out.className = "small " + (problems.length ? "badge badge-bad" : "badge badge-ok");
+      out.classList.toggle("check-bad", problems.length > 0);
+      out.classList.toggle("check-ok", problems.length === 0);
     });
     Object.keys(totals).forEach(function (p) {
       var cell = document.querySelector('[data-total="' + p + '"]');

@@ -233,8 +233,8 @@ def test_submit_refuses_acquisition_costs_for_activities(applicant):
     with pytest.raises(RuleViolation) as exc:
         proposal_submit(proposal=proposal, actor=applicant)
     assert refusal(exc)["budget_category"] == [
-        "Acquisition costs fit the proposal type: Acquisition costs are not eligible for ai factory activities at an "
-        "existing hosting entity."
+        "Acquisition costs fit the proposal type: Acquisition costs are not eligible for this proposal type (AI "
+        "Factory activities at an existing hosting entity)."
     ]
 
 
