@@ -213,5 +213,11 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="WARNING")},
 }
 
+# Grants: the mutual insurance contribution withheld from pre-financing, the share paid as pre-financing,
+# and the address printed on award letters for their verification.
+GRANTS_MUTUAL_INSURANCE_RATE = env.str("GRANTS_MUTUAL_INSURANCE_RATE", default="0.05")
+GRANTS_PREFINANCING_RATE = env.str("GRANTS_PREFINANCING_RATE", default="0.40")
+GRANTS_PUBLIC_BASE_URL = env.str("GRANTS_PUBLIC_BASE_URL", default="")
+
 # Demo users may be created only where this is true (never in production).
 DEMO_USERS_ALLOWED = True

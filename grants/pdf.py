@@ -1,0 +1,33 @@
+"""The award letter as HTML (a template in templates/grants/) and as PDF (WeasyPrint)."""
+
+from django.conf import settings
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from grants.schedule import payment_schedule
+
+
+def award_letter_context(letter) -> dict:
+    grant = letter.grant
+    proposal = grant.proposal
+    return {
+        "letter": letter,
+        "grant": grant,
+        "proposal": proposal,
+        "call": proposal.call,
+        "cut_off": proposal.cut_off,
+        "budget_lines": list(grant.budget_lines.all()),
+        "schedule": payment_schedule(grant),
+        "issued_on": timezone.localdate(letter.requested_at),
+        "verify_base": getattr(settings, "GRANTS_PUBLIC_BASE_URL", "").rstrip("/"),
+    }
+
+
+def award_letter_html(letter) -> str:
+    return render_to_string("grants/award_letter.html", award_letter_context(letter))
+
+
+def html_to_pdf(html: str) -> bytes:
+    from weasyprint import HTML
+
+    return HTML(string=html, base_url=str(settings.BASE_DIR)).write_pdf()

@@ -1,0 +1,438 @@
+"""Reads of the budget: envelope positions (at any date), grant totals, the dashboard's series, exports.
+
+Every position is two queries whatever the size of the ledger: the envelopes, and one SQL aggregate of the
+ledger grouped by envelope; the tree is rolled up in Python (envelopes are a handful of rows).
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+
+from django.db.models import (
+    BooleanField,
+    Case,
+    Count,
+    DecimalField,
+    ExpressionWrapper,
+    F,
+    Max,
+    Prefetch,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce, TruncMonth
+from django.utils import timezone
+
+from grants.models import PAYMENT_KINDS, AwardLetter, CallFunding, Envelope, Grant, LedgerEntry
+
+ZERO = Decimal("0.00")
+MONEY = DecimalField(max_digits=16, decimal_places=2)
+
+# An entry counts with its amount; a reversing entry cancels it with the opposite sign.
+SIGNED_AMOUNT = Case(
+    When(reverses__isnull=True, then=F("amount")),
+    default=-F("amount"),
+    output_field=MONEY,
+)
+
+
+def _sum(condition: Q):
+    return Coalesce(Sum(SIGNED_AMOUNT, filter=condition), Value(ZERO), output_field=MONEY)
+
+
+LEDGER_TOTALS = {
+    "committed": _sum(Q(kind=LedgerEntry.Kind.COMMITMENT)),
+    "decommitted": _sum(Q(kind=LedgerEntry.Kind.DECOMMITMENT)),
+    "payments": _sum(Q(kind__in=PAYMENT_KINDS)),
+    "recovered": _sum(Q(kind=LedgerEntry.Kind.RECOVERY)),
+    "prefinancing_interim": _sum(Q(kind__in=[LedgerEntry.Kind.PREFINANCING, LedgerEntry.Kind.INTERIM])),
+    "withheld": Coalesce(
+        Sum(Case(When(reverses__isnull=True, then=F("withheld")), default=-F("withheld"), output_field=MONEY)),
+        Value(ZERO),
+        output_field=MONEY,
+    ),
+}
+
+
+def end_of_day(as_of: date) -> datetime:
+    """The first instant after `as_of` in the JU's time zone (Europe/Luxembourg)."""
+    return timezone.make_aware(datetime.combine(as_of + timedelta(days=1), time.min))
+
+
+@dataclass
+class Totals:
+    committed: Decimal = ZERO
+    decommitted: Decimal = ZERO
+    payments: Decimal = ZERO
+    recovered: Decimal = ZERO
+    prefinancing_interim: Decimal = ZERO
+    withheld: Decimal = ZERO
+
+    def add(self, other: "Totals") -> None:
+        for name in self.__dataclass_fields__:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+    @property
+    def net_committed(self) -> Decimal:
+        return self.committed - self.decommitted
+
+    @property
+    def paid(self) -> Decimal:
+        return self.payments - self.recovered
+
+    @property
+    def outstanding(self) -> Decimal:
+        """Reste à liquider: committed and not yet paid."""
+        return self.net_committed - self.paid
+
+
+@dataclass
+class EnvelopePosition:
+    envelope: Envelope
+    depth: int
+    as_of: date | None
+    totals: Totals = field(default_factory=Totals)
+
+    @property
+    def amount(self) -> Decimal:
+        return self.envelope.amount
+
+    committed = property(lambda self: self.totals.committed)
+    decommitted = property(lambda self: self.totals.decommitted)
+    net_committed = property(lambda self: self.totals.net_committed)
+    paid = property(lambda self: self.totals.paid)
+    recovered = property(lambda self: self.totals.recovered)
+    outstanding = property(lambda self: self.totals.outstanding)
+
+    @property
+    def available(self) -> Decimal:
+        return self.envelope.amount - self.totals.net_committed
+
+    @property
+    def committed_share(self) -> Decimal:
+        return (self.net_committed / self.amount) if self.amount else ZERO
+
+    @property
+    def paid_share(self) -> Decimal:
+        return (self.paid / self.amount) if self.amount else ZERO
+
+
+def _totals_by_envelope(envelope_ids: Iterable[int] | None, as_of: date | None) -> dict[int, Totals]:
+    entries = LedgerEntry.objects.all()
+    if envelope_ids is not None:
+        entries = entries.filter(envelope_id__in=list(envelope_ids))
+    if as_of is not None:
+        entries = entries.filter(created_at__lt=end_of_day(as_of))
+    # Plain sums grouped by (envelope, kind, reversal): the cheapest aggregate; the signs are applied here.
+    rows = (
+        entries.order_by()
+        .annotate(original=ExpressionWrapper(Q(reverses__isnull=True), output_field=BooleanField()))
+        .values_list("envelope_id", "kind", "original")
+        .annotate(total=Sum("amount"), kept=Sum("withheld"))
+    )
+    totals: dict[int, Totals] = {}
+    for envelope_id, kind, original, total, kept in rows:
+        _add_kind(totals.setdefault(envelope_id, Totals()), kind, total if original else -total,
+                  kept if original else -kept)  # fmt: skip
+    return totals
+
+
+def _add_kind(totals: Totals, kind: str, amount: Decimal, withheld: Decimal) -> None:
+    if kind == LedgerEntry.Kind.COMMITMENT:
+        totals.committed += amount
+    elif kind == LedgerEntry.Kind.DECOMMITMENT:
+        totals.decommitted += amount
+    elif kind == LedgerEntry.Kind.RECOVERY:
+        totals.recovered += amount
+    else:
+        totals.payments += amount
+        if kind != LedgerEntry.Kind.FINAL:
+            totals.prefinancing_interim += amount
+    totals.withheld += withheld
+
+
+def _tree_order(envelopes: list[Envelope]) -> list[tuple[Envelope, int]]:
+    children: dict[int | None, list[Envelope]] = {}
+    for envelope in envelopes:
+        children.setdefault(envelope.parent_id, []).append(envelope)
+    known = {e.pk for e in envelopes}
+    roots = [e for e in envelopes if e.parent_id is None or e.parent_id not in known]
+    ordered: list[tuple[Envelope, int]] = []
+
+    def walk(node: Envelope, depth: int) -> None:
+        ordered.append((node, depth))
+        for child in sorted(children.get(node.pk, []), key=lambda e: e.code):
+            walk(child, depth + 1)
+
+    for root in sorted(roots, key=lambda e: e.code):
+        walk(root, 0)
+    return ordered
+
+
+def _positions(envelopes: list[Envelope], totals: dict[int, Totals], as_of: date | None) -> list[EnvelopePosition]:
+    ordered = _tree_order(envelopes)
+    positions = {e.pk: EnvelopePosition(envelope=e, depth=d, as_of=as_of) for e, d in ordered}
+    parent_of = {e.pk: e.parent_id for e in envelopes}
+    for envelope_id, own in totals.items():
+        node = envelope_id
+        while node is not None and node in positions:  # the entry counts at its envelope and every ancestor
+            positions[node].totals.add(own)
+            node = parent_of.get(node)
+    return [positions[e.pk] for e, _ in ordered]
+
+
+def envelope_positions(*, as_of: date | None = None) -> list[EnvelopePosition]:
+    """Every envelope in tree order with its position (its own entries and its descendants'). Two queries."""
+    envelopes = list(Envelope.objects.order_by("code"))
+    return _positions(envelopes, _totals_by_envelope(None, as_of), as_of)
+
+
+def envelope_position(*, envelope: Envelope, as_of: date | None = None) -> EnvelopePosition:
+    """One envelope's position, its descendants included. Two queries."""
+    envelopes = list(Envelope.objects.order_by("code"))
+    subtree = _descendant_ids(envelopes, envelope.pk)
+    scoped = [e for e in envelopes if e.pk in subtree]
+    positions = _positions(scoped, _totals_by_envelope(subtree, as_of), as_of)
+    return next(p for p in positions if p.envelope.pk == envelope.pk)
+
+
+def envelope_available(envelope: Envelope, as_of: date | None = None) -> Decimal:
+    """What a new commitment against `envelope` can take: the least available along its chain to the root.
+
+    An envelope's own position (`envelope_position(...).available`) is its amount less its subtree's net
+    commitments; a commitment must also fit every ancestor, so this is the figure for a funding line.
+    Two queries.
+    """
+    positions = envelope_positions(as_of=as_of)
+    by_id = {p.envelope.pk: p for p in positions}
+    chain = envelope_chain_ids(envelope, envelopes=[p.envelope for p in positions])
+    return min(by_id[pk].available for pk in chain)
+
+
+def _descendant_ids(envelopes: list[Envelope], root_id: int) -> set[int]:
+    children: dict[int | None, list[int]] = {}
+    for e in envelopes:
+        children.setdefault(e.parent_id, []).append(e.pk)
+    found, stack = set(), [root_id]
+    while stack:
+        node = stack.pop()
+        if node in found:
+            continue
+        found.add(node)
+        stack.extend(children.get(node, []))
+    return found
+
+
+def envelope_chain_ids(envelope: Envelope, *, envelopes: list[Envelope] | None = None) -> list[int]:
+    """The envelope and its ancestors, nearest first (one query unless `envelopes` is given)."""
+    parent_of = (
+        {e.pk: e.parent_id for e in envelopes}
+        if envelopes is not None
+        else dict(Envelope.objects.values_list("id", "parent_id"))
+    )
+    chain, node = [], envelope.pk
+    while node is not None and node not in chain:
+        chain.append(node)
+        node = parent_of.get(node)
+    return chain
+
+
+def envelope_subtree_totals(*, root_id: int) -> tuple[dict[int, int | None], dict[int, Totals]]:
+    """Parent links and rolled-up totals of every envelope under `root_id` (two queries), for the services."""
+    envelopes = list(Envelope.objects.only("id", "parent_id", "code", "amount"))
+    subtree = _descendant_ids(envelopes, root_id)
+    own = _totals_by_envelope(subtree, None)
+    parent_of = {e.pk: e.parent_id for e in envelopes}
+    rolled: dict[int, Totals] = {pk: Totals() for pk in subtree}
+    for envelope_id, totals in own.items():
+        node = envelope_id
+        while node is not None and node in rolled:
+            rolled[node].add(totals)
+            node = parent_of.get(node)
+    return parent_of, rolled
+
+
+def call_envelope(call) -> Envelope | None:
+    """The envelope funding `call`, if one is set."""
+    funding = CallFunding.objects.select_related("envelope").filter(call_id=call.pk).first()
+    return funding.envelope if funding else None
+
+
+def call_available(call, as_of: date | None = None) -> Decimal | None:
+    """What the envelope funding `call` can still take (its chain included), or None when no envelope is set."""
+    envelope = call_envelope(call)
+    return envelope_available(envelope, as_of) if envelope else None
+
+
+# --- grants -----------------------------------------------------------------------------------------
+
+
+def grant_totals(*, grant: Grant, as_of: date | None = None) -> Totals:
+    entries = LedgerEntry.objects.filter(grant_id=grant.pk)
+    if as_of is not None:
+        entries = entries.filter(created_at__lt=end_of_day(as_of))
+    return Totals(**entries.order_by().aggregate(**LEDGER_TOTALS))
+
+
+SIGNED_AMOUNT_VIA_LEDGER = Case(
+    When(ledger__reverses__isnull=True, then=F("ledger__amount")),
+    default=-F("ledger__amount"),
+    output_field=MONEY,
+)
+
+
+def _grant_total_annotations() -> dict:
+    def total(condition: Q):
+        return Coalesce(Sum(SIGNED_AMOUNT_VIA_LEDGER, filter=condition), Value(ZERO), output_field=MONEY)
+
+    return {
+        "net_committed": total(Q(ledger__kind=LedgerEntry.Kind.COMMITMENT))
+        - total(Q(ledger__kind=LedgerEntry.Kind.DECOMMITMENT)),
+        "paid": total(Q(ledger__kind__in=PAYMENT_KINDS)) - total(Q(ledger__kind=LedgerEntry.Kind.RECOVERY)),
+    }
+
+
+def grant_list(
+    *,
+    user,
+    status: str | None = None,
+    call_id: int | None = None,
+    envelope_id: int | None = None,
+    country: str | None = None,
+    search: str | None = None,
+) -> QuerySet[Grant]:
+    """Grants `user` may see, filtered, with their net commitment and payments (one query per page)."""
+    grants = Grant.objects.visible_to(user).select_related("beneficiary", "proposal__call", "envelope")
+    if status:
+        grants = grants.filter(status=status)
+    if call_id:
+        grants = grants.filter(proposal__call_id=call_id)
+    if envelope_id:
+        grants = grants.filter(envelope_id=envelope_id)
+    if country:
+        grants = grants.filter(beneficiary__country=country.upper())
+    if search:
+        grants = grants.filter(
+            Q(reference__icontains=search)
+            | Q(beneficiary__short_name__icontains=search)
+            | Q(beneficiary__legal_name__icontains=search)
+            | Q(proposal__acronym__icontains=search)
+        )
+    return grants.annotate(**_grant_total_annotations()).order_by("reference")
+
+
+def grant_detail(*, user, pk: int) -> Grant | None:
+    """One grant with what its page shows, or None when `user` may not see it."""
+    letters = AwardLetter.objects.order_by("-version")
+    return (
+        Grant.objects.visible_to(user)
+        .select_related("beneficiary", "proposal__call", "proposal__cut_off", "envelope", "signed_by")
+        .prefetch_related("budget_lines", Prefetch("award_letters", queryset=letters))
+        .filter(pk=pk)
+        .first()
+    )
+
+
+def grant_ledger(*, grant: Grant) -> QuerySet[LedgerEntry]:
+    return (
+        LedgerEntry.objects.filter(grant_id=grant.pk)
+        .select_related("envelope", "actor", "reverses")
+        .annotate(reversal_count=Count("reversed_by"))
+        .order_by("created_at", "id")
+    )
+
+
+def selected_proposals_without_grant():
+    from calls.models import Proposal
+
+    return (
+        Proposal.objects.filter(status=Proposal.Status.SELECTED, grant__isnull=True)
+        .select_related("organisation", "call")
+        .annotate(eu_total=Coalesce(Sum("budget_lines__eu_contribution"), Value(ZERO), output_field=MONEY))
+        .order_by("reference")
+    )
+
+
+def award_letter_latest(*, grant: Grant) -> AwardLetter | None:
+    return AwardLetter.objects.filter(grant_id=grant.pk).order_by("-version").first()
+
+
+def award_letter_by_hash(*, sha256: str) -> AwardLetter | None:
+    letter = (
+        AwardLetter.objects.filter(sha256=sha256.lower(), status=AwardLetter.Status.READY)
+        .select_related("grant__beneficiary", "grant__proposal__call")
+        .annotate(latest_version=Max("grant__award_letters__version"))
+        .first()
+    )
+    return letter
+
+
+# --- dashboard and exports --------------------------------------------------------------------------
+
+
+@dataclass
+class SeriesPoint:
+    month: date
+    committed: Decimal
+    paid: Decimal
+
+
+def envelope_series(
+    *, envelope: Envelope | None = None, as_of: date | None = None, months: int = 24
+) -> list[SeriesPoint]:
+    """Cumulative net commitments and payments at the end of each month, for every envelope or for `envelope`
+    and its descendants (two queries)."""
+    entries = LedgerEntry.objects.all()
+    if as_of is not None:
+        entries = entries.filter(created_at__lt=end_of_day(as_of))
+    if envelope is not None:
+        envelopes = list(Envelope.objects.only("id", "parent_id"))
+        entries = entries.filter(envelope_id__in=_descendant_ids(envelopes, envelope.pk))
+    rows = (
+        entries.order_by()
+        .annotate(month=TruncMonth("created_at"))
+        .values("month")
+        .annotate(
+            committed=_sum(Q(kind=LedgerEntry.Kind.COMMITMENT)) - _sum(Q(kind=LedgerEntry.Kind.DECOMMITMENT)),
+            paid=_sum(Q(kind__in=PAYMENT_KINDS)) - _sum(Q(kind=LedgerEntry.Kind.RECOVERY)),
+        )
+        .order_by("month")
+    )
+    by_month = {}
+    for row in rows:
+        month = row["month"]
+        month = (month.date() if isinstance(month, datetime) else month).replace(day=1)
+        by_month[month] = (row["committed"], row["paid"])
+    if not by_month:
+        return []
+    # every month from the first entry to `as_of` (or today), so that the time axis is linear
+    month, last = min(by_month), (as_of or timezone.localdate()).replace(day=1)
+    last = max(last, max(by_month))
+    points, committed, paid = [], ZERO, ZERO
+    while month <= last:
+        delta_committed, delta_paid = by_month.get(month, (ZERO, ZERO))
+        committed += delta_committed
+        paid += delta_paid
+        points.append(SeriesPoint(month=month, committed=committed, paid=paid))
+        month = (month + timedelta(days=32)).replace(day=1)
+    return points[-months:] if months else points
+
+
+def ledger_export_rows(*, as_of: date | None = None):
+    entries = LedgerEntry.objects.select_related("grant__beneficiary", "envelope", "actor").order_by("created_at", "id")
+    if as_of is not None:
+        entries = entries.filter(created_at__lt=end_of_day(as_of))
+    return entries.iterator(chunk_size=2000)
+
+
+def beneficiaries_open_data() -> QuerySet[Grant]:
+    """Legal commitments (signed grants) as the EU Financial Transparency System publishes them."""
+    return (
+        Grant.objects.filter(status__in=[Grant.Status.SIGNED, Grant.Status.ACTIVE, Grant.Status.CLOSED])
+        .select_related("beneficiary", "proposal__call", "envelope")
+        .order_by("signed_at", "reference")
+    )

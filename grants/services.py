@@ -1,0 +1,635 @@
+"""Writes of the budget: envelopes, grants, the commitment ledger, payments and award letters.
+
+Lock order, the same in every service: the envelopes of a chain (by primary key), then the grant, then
+the audit chain head (inside `audit_record`). Two finance officers therefore queue rather than deadlock,
+and none can take the last euro of an envelope, or of any envelope above it, that another took.
+"""
+
+import hashlib
+from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from calls.models import Call, Proposal
+from eurohpc.errors import LimitExceeded, RuleViolation, StateConflict
+from eurohpc.formatting import eur, percent
+from eurohpc.models import User
+from eurohpc.services import audit_record, notification_queue
+from grants.models import (
+    AwardLetter,
+    CallFunding,
+    Envelope,
+    Grant,
+    GrantBudgetLine,
+    LedgerEntry,
+    Programme,
+)
+from grants.schedule import INTERIM_CAP, default_mutual_insurance_rate
+from grants.selectors import Totals, envelope_chain_ids, envelope_subtree_totals, grant_totals
+
+CENT = Decimal("0.01")
+ZERO = Decimal("0.00")
+PAYMENT_KIND_CHOICES = (LedgerEntry.Kind.PREFINANCING, LedgerEntry.Kind.INTERIM, LedgerEntry.Kind.FINAL)
+OPEN_STATUSES = (Grant.Status.PREPARED, Grant.Status.BUDGET_COMMITTED, Grant.Status.SIGNED, Grant.Status.ACTIVE)
+PAYABLE_STATUSES = (Grant.Status.SIGNED, Grant.Status.ACTIVE)
+LETTER_STATUSES = (Grant.Status.BUDGET_COMMITTED, Grant.Status.SIGNED, Grant.Status.ACTIVE, Grant.Status.CLOSED)
+
+
+class RenderError(Exception):
+    """The award letter could not be rendered; the task retries."""
+
+
+def money(value, *, field: str = "amount") -> Decimal:
+    """A positive amount in EUR with at most two decimals."""
+    try:
+        amount = Decimal(str(value))
+    except (InvalidOperation, ValueError, TypeError):
+        raise RuleViolation(f"The {field} must be an amount in EUR, got {value!r}.", code="amount") from None
+    if not amount.is_finite() or amount != amount.quantize(CENT):
+        raise RuleViolation(f"The {field} must be in EUR with at most two decimals, got {value}.", code="amount")
+    if amount <= 0:
+        raise RuleViolation(f"The {field} must be positive, got {eur(amount)}.", code="amount")
+    return amount.quantize(CENT)
+
+
+def _status_label(grant: Grant) -> str:
+    return Grant.Status(grant.status).label.lower()
+
+
+# --- envelopes ---------------------------------------------------------------------------------------
+
+
+def _lock_chain(envelope_id: int) -> list[Envelope]:
+    """Lock the envelope and all its ancestors, by primary key; return them nearest first."""
+    chain_ids = envelope_chain_ids(Envelope(pk=envelope_id))
+    locked = {e.pk: e for e in Envelope.objects.select_for_update().filter(pk__in=chain_ids).order_by("pk")}
+    return [locked[pk] for pk in chain_ids]
+
+
+def _check_chain_fits(chain: list[Envelope], amount: Decimal) -> None:
+    """Refuse, naming the nearest envelope that `amount` more of net commitment would overflow."""
+    _parents, totals = envelope_subtree_totals(root_id=chain[-1].pk)
+    for envelope in chain:
+        excess = totals[envelope.pk].net_committed + amount - envelope.amount
+        if excess > 0:
+            raise LimitExceeded(f"{envelope.code} would be exceeded by {eur(excess)}", code="envelope_exceeded")
+
+
+@transaction.atomic
+def envelope_create(
+    *,
+    code: str,
+    name: str,
+    programme: str,
+    period_start: int,
+    period_end: int,
+    amount: Decimal,
+    parent: Envelope | None = None,
+    is_illustrative: bool = False,
+    actor: User | None,
+) -> Envelope:
+    code = (code or "").strip().upper()
+    if not code or not (name or "").strip():
+        raise RuleViolation("An envelope needs a code and a name.", code="envelope_incomplete")
+    if programme not in Programme.values:
+        raise RuleViolation(
+            f"Unknown programme {programme!r}; programmes are {', '.join(Programme.values)}.", code="programme"
+        )
+    if period_end < period_start:
+        raise RuleViolation(
+            f"The period ends ({period_end}) before it starts ({period_start}).", code="envelope_period"
+        )
+    amount = money(amount)
+    if parent is not None:
+        parent = _lock_chain(parent.pk)[0]
+        if period_start < parent.period_start or period_end > parent.period_end:
+            raise RuleViolation(
+                f"The period {period_start}–{period_end} lies outside {parent.code}'s period {parent.period}.",
+                code="envelope_period",
+            )
+        if amount > parent.amount:
+            raise RuleViolation(
+                f"{code} ({eur(amount)}) cannot be larger than {parent.code} ({eur(parent.amount)}).",
+                code="envelope_amount",
+            )
+    if Envelope.objects.filter(code=code).exists():
+        raise StateConflict(f"An envelope with the code {code} already exists.", code="envelope_exists")
+    envelope = Envelope.objects.create(
+        code=code,
+        name=name.strip(),
+        programme=programme,
+        period_start=period_start,
+        period_end=period_end,
+        amount=amount,
+        parent=parent,
+        is_illustrative=is_illustrative,
+    )
+    audit_record(
+        actor=actor,
+        verb="envelope.create",
+        target=envelope,
+        changes={"amount": amount, "parent": parent.code if parent else None, "programme": programme},
+    )
+    return envelope
+
+
+@transaction.atomic
+def envelope_set_amount(*, envelope: Envelope, amount: Decimal, actor: User | None) -> Envelope:
+    """Change an envelope's amount (a budget amendment); never below what its subtree has committed."""
+    amount = money(amount)
+    envelope = _lock_chain(envelope.pk)[0]
+    _parents, totals = envelope_subtree_totals(root_id=envelope.pk)
+    net = totals[envelope.pk].net_committed
+    if amount < net:
+        raise LimitExceeded(
+            f"{envelope.code} has {eur(net)} committed: its amount cannot fall to {eur(amount)} "
+            f"(short by {eur(net - amount)}).",
+            code="envelope_below_commitments",
+        )
+    if envelope.parent is not None and amount > envelope.parent.amount:
+        raise RuleViolation(
+            f"{envelope.code} ({eur(amount)}) cannot be larger than {envelope.parent.code} "
+            f"({eur(envelope.parent.amount)}).",
+            code="envelope_amount",
+        )
+    before = envelope.amount
+    envelope.amount = amount
+    envelope.save(update_fields=["amount"])
+    audit_record(actor=actor, verb="envelope.set_amount", target=envelope, changes={"from": before, "to": amount})
+    return envelope
+
+
+@transaction.atomic
+def call_funding_set(*, call: Call, envelope: Envelope, actor: User | None) -> CallFunding:
+    """Name the envelope that funds `call` (its ranking's funding line is drawn against it)."""
+    funding = CallFunding.objects.select_for_update().filter(call=call).first()
+    if funding is not None and funding.envelope_id == envelope.pk:
+        return funding
+    before = funding.envelope.code if funding else None
+    if funding is None:
+        funding = CallFunding.objects.create(call=call, envelope=envelope)
+    else:
+        funding.envelope = envelope
+        funding.save(update_fields=["envelope", "updated_at"])
+    audit_record(actor=actor, verb="call.set_funding", target=call, changes={"from": before, "envelope": envelope.code})
+    return funding
+
+
+# --- grants ------------------------------------------------------------------------------------------
+
+
+def _default_dates(today: date) -> tuple[date, date]:
+    start = (today.replace(day=1) + timedelta(days=32)).replace(day=1)  # the first day of next month
+    try:
+        end = start.replace(year=start.year + 4) - timedelta(days=1)
+    except ValueError:  # 29 February
+        end = start.replace(year=start.year + 4, day=28) - timedelta(days=1)
+    return start, end
+
+
+@transaction.atomic
+def grant_create_from_proposal(
+    *,
+    proposal: Proposal,
+    actor: User | None,
+    start_date: date | None = None,
+    end_date: date | None = None,
+    mutual_insurance_rate: Decimal | None = None,
+) -> Grant:
+    """A selected proposal becomes a prepared grant, with its budget as the EU and national contributions."""
+    proposal = (
+        Proposal.objects.select_for_update(of=("self",))
+        .select_related("call", "organisation", "created_by")
+        .get(pk=proposal.pk)
+    )
+    existing = Grant.objects.filter(proposal_id=proposal.pk).first()
+    if existing is not None:
+        raise StateConflict(f"Proposal {proposal} already became grant {existing.reference}.", code="grant_exists")
+    if proposal.status != Proposal.Status.SELECTED:
+        raise StateConflict(
+            f"Proposal {proposal} is {proposal.get_status_display().lower()}: only a selected proposal becomes "
+            f"a grant.",
+            code="not_selected",
+        )
+    lines = list(proposal.budget_lines.all())
+    eu = sum((line.eu_contribution for line in lines), ZERO)
+    national = sum((line.national_contribution for line in lines), ZERO)
+    if eu <= 0:
+        raise RuleViolation(f"Proposal {proposal} asks for no EU contribution: there is nothing to grant.",
+                            code="no_eu_contribution")  # fmt: skip
+    default_start, default_end = _default_dates(timezone.localdate())
+    start_date = start_date or default_start
+    end_date = end_date or (
+        default_end if start_date == default_start else _default_dates(start_date - timedelta(days=1))[1]
+    )
+    if end_date <= start_date:
+        raise RuleViolation(f"The grant must end after it starts ({start_date:%d %b %Y}).", code="grant_dates")
+    rate = default_mutual_insurance_rate() if mutual_insurance_rate is None else Decimal(mutual_insurance_rate)
+    if not (ZERO <= rate < Decimal("0.2")):
+        raise RuleViolation(f"The mutual insurance rate must lie between 0% and 20%, got {percent(rate)}.",
+                            code="mutual_insurance_rate")  # fmt: skip
+    funding = CallFunding.objects.filter(call_id=proposal.call_id).first()
+    total = eu + national
+    grant = Grant.objects.create(
+        reference=f"GA-{proposal.reference}",
+        proposal=proposal,
+        beneficiary=proposal.organisation,
+        eu_contribution=eu,
+        national_contribution=national,
+        total_cost=total,
+        co_funding_rate=(eu / total).quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP),
+        mutual_insurance_rate=rate,
+        envelope_id=funding.envelope_id if funding else None,
+        start_date=start_date,
+        end_date=end_date,
+        created_by=actor,
+    )
+    GrantBudgetLine.objects.bulk_create(
+        [
+            GrantBudgetLine(
+                grant=grant,
+                category=line.category,
+                label=line.get_category_display(),
+                total_cost=line.total_cost,
+                eu_contribution=line.eu_contribution,
+                national_contribution=line.national_contribution,
+            )
+            for line in lines
+        ]
+    )
+    audit_record(
+        actor=actor,
+        verb="grant.create",
+        target=grant,
+        changes={"proposal": proposal.reference, "eu_contribution": eu, "national_contribution": national},
+    )
+    return grant
+
+
+def _lock_grant(grant: Grant) -> Grant:
+    return Grant.objects.select_for_update(of=("self",)).select_related("envelope").get(pk=grant.pk)
+
+
+def _entry(*, grant: Grant, envelope_id: int, kind: str, amount: Decimal, actor, memo: str = "", **extra):
+    return LedgerEntry.objects.create(
+        grant=grant,
+        envelope_id=envelope_id,
+        kind=kind,
+        amount=amount,
+        actor=actor,
+        memo=memo.strip(),
+        created_at=timezone.now(),
+        **extra,
+    )
+
+
+@transaction.atomic
+def commitment_create(
+    *, grant: Grant, envelope: Envelope, amount: Decimal, actor: User | None, memo: str = ""
+) -> LedgerEntry:
+    """Reserve `amount` of `envelope` (and of every envelope above it) for `grant`: the budget commitment.
+
+    The envelope chain is locked first (by primary key), then the grant, so that two finance officers
+    cannot both take the last euro.
+    """
+    amount = money(amount)
+    chain = _lock_chain(envelope.pk)
+    grant = _lock_grant(grant)
+    if grant.status not in OPEN_STATUSES:
+        raise StateConflict(f"{grant.reference} is {_status_label(grant)}: no further commitment can be made.",
+                            code="grant_not_open")  # fmt: skip
+    if grant.envelope_id is not None and grant.envelope_id != envelope.pk:
+        raise StateConflict(
+            f"{grant.reference} is committed against {grant.envelope.code}: further commitments use the same "
+            f"envelope, not {envelope.code}.",
+            code="other_envelope",
+        )
+    totals = grant_totals(grant=grant)
+    excess = totals.net_committed + amount - grant.eu_contribution
+    if excess > 0:
+        raise LimitExceeded(
+            f"{grant.reference}'s EU contribution of {eur(grant.eu_contribution)} would be exceeded by {eur(excess)}",
+            code="grant_exceeded",
+        )
+    _check_chain_fits(chain, amount)
+    entry = _entry(grant=grant, envelope_id=envelope.pk, kind=LedgerEntry.Kind.COMMITMENT, amount=amount,
+                   actor=actor, memo=memo)  # fmt: skip
+    fields = []
+    if grant.envelope_id is None:
+        grant.envelope = envelope
+        fields.append("envelope")
+    if grant.status == Grant.Status.PREPARED:
+        grant.status = Grant.Status.BUDGET_COMMITTED
+        fields.append("status")
+    if fields:
+        grant.save(update_fields=[*fields, "updated_at"])
+    audit_record(actor=actor, verb="commitment.create", target=grant,
+                 changes={"envelope": envelope.code, "amount": amount, "entry": entry.pk})  # fmt: skip
+    return entry
+
+
+@transaction.atomic
+def grant_sign(*, grant: Grant, actor: User | None) -> Grant:
+    """Record the signature (the legal commitment), only after the budget commitment; issue the award letter."""
+    grant = _lock_grant(grant)
+    if grant.status == Grant.Status.PREPARED:
+        raise StateConflict(
+            f"{grant.reference} has no budget commitment yet: the grant is signed only after the budget commitment.",
+            code="not_committed",
+        )
+    if grant.status != Grant.Status.BUDGET_COMMITTED:
+        raise StateConflict(f"{grant.reference} is {_status_label(grant)}: it cannot be signed again.",
+                            code="not_signable")  # fmt: skip
+    if grant_totals(grant=grant).net_committed <= 0:
+        raise StateConflict(
+            f"{grant.reference} has no budget commitment left: the grant is signed only after the budget commitment.",
+            code="not_committed",
+        )
+    grant.status = Grant.Status.SIGNED
+    grant.signed_at = timezone.now()
+    grant.signed_by = actor
+    grant.save(update_fields=["status", "signed_at", "signed_by", "updated_at"])
+    audit_record(actor=actor, verb="grant.sign", target=grant, changes={"status": grant.status})
+    award_letter_request(grant=grant, actor=actor)
+    recipient = grant.proposal.created_by
+    notification_queue(
+        recipient=recipient,
+        subject=f"Grant {grant.reference} signed",
+        body=(
+            f"The grant agreement {grant.reference} ({grant.proposal.acronym}) was signed on "
+            f"{timezone.localdate(grant.signed_at):%d %B %Y}.\n\nEU contribution: {eur(grant.eu_contribution)}\n"
+            f"Your award letter is being prepared; it will be available on the grant's page.\n"
+        ),
+    )
+    return grant
+
+
+def _check_payable(grant: Grant, totals: Totals, amount: Decimal) -> None:
+    excess = totals.paid + amount - totals.net_committed
+    if excess > 0:
+        raise LimitExceeded(
+            f"Payments on {grant.reference} would exceed its net commitment of {eur(totals.net_committed)} "
+            f"by {eur(excess)}",
+            code="payments_exceed_commitment",
+        )
+
+
+@transaction.atomic
+def payment_record(*, grant: Grant, kind: str, amount: Decimal, actor: User | None, memo: str = "") -> LedgerEntry:
+    """Record a payment: pre-financing (less the mutual insurance contribution), interim or final.
+
+    Payments never exceed the net commitment; pre-financing and interim payments together stay at or below
+    90% of the grant; the final payment settles the balance: what remains committed is decommitted and the
+    grant closes.
+    """
+    if kind not in PAYMENT_KIND_CHOICES:
+        raise RuleViolation(
+            f"Unknown payment kind {kind!r}; kinds are {', '.join(PAYMENT_KIND_CHOICES)}.", code="payment_kind"
+        )
+    amount = money(amount)
+    grant = _lock_grant(grant)
+    if grant.status not in PAYABLE_STATUSES:
+        raise StateConflict(
+            f"{grant.reference} is {_status_label(grant)}: payments are made on a signed grant only.",
+            code="not_payable",
+        )
+    totals = grant_totals(grant=grant)
+    _check_payable(grant, totals, amount)
+    withheld = ZERO
+    if kind in (LedgerEntry.Kind.PREFINANCING, LedgerEntry.Kind.INTERIM):
+        cap = (grant.eu_contribution * INTERIM_CAP).quantize(CENT, rounding=ROUND_HALF_UP)
+        excess = totals.prefinancing_interim + amount - cap
+        if excess > 0:
+            raise LimitExceeded(
+                f"Pre-financing and interim payments on {grant.reference} would exceed 90% of the grant "
+                f"({eur(cap)}) by {eur(excess)}",
+                code="interim_cap",
+            )
+    if kind == LedgerEntry.Kind.PREFINANCING:
+        withheld = (amount * grant.mutual_insurance_rate).quantize(CENT, rounding=ROUND_HALF_UP)
+        if withheld >= amount:
+            withheld = ZERO
+    entry = _entry(grant=grant, envelope_id=grant.envelope_id, kind=kind, amount=amount, withheld=withheld,
+                   actor=actor, memo=memo)  # fmt: skip
+    changes = {"kind": kind, "amount": amount, "withheld": withheld, "entry": entry.pk}
+    if kind == LedgerEntry.Kind.FINAL:
+        balance = totals.outstanding - amount
+        if balance > 0:
+            rest = _entry(
+                grant=grant,
+                envelope_id=grant.envelope_id,
+                kind=LedgerEntry.Kind.DECOMMITMENT,
+                amount=balance,
+                actor=actor,
+                memo="Unused balance decommitted at the final payment.",
+            )
+            changes["decommitted"] = balance
+            changes["decommitment_entry"] = rest.pk
+        grant.status = Grant.Status.CLOSED
+        grant.closed_at = timezone.now()
+        grant.save(update_fields=["status", "closed_at", "updated_at"])
+    elif grant.status == Grant.Status.SIGNED:
+        grant.status = Grant.Status.ACTIVE
+        grant.save(update_fields=["status", "updated_at"])
+    audit_record(actor=actor, verb="payment.record", target=grant, changes=changes)
+    return entry
+
+
+@transaction.atomic
+def decommitment_create(*, grant: Grant, amount: Decimal, actor: User | None, memo: str = "") -> LedgerEntry:
+    """Release part of what is committed and not yet paid (the RAL) back to the envelope."""
+    amount = money(amount)
+    grant = _lock_grant(grant)
+    totals = grant_totals(grant=grant)
+    ral = totals.outstanding
+    if amount > ral:
+        raise LimitExceeded(
+            f"{grant.reference} has {eur(ral)} committed and unpaid: a decommitment of {eur(amount)} exceeds it "
+            f"by {eur(amount - ral)}",
+            code="decommitment_exceeds_ral",
+        )
+    entry = _entry(grant=grant, envelope_id=grant.envelope_id, kind=LedgerEntry.Kind.DECOMMITMENT, amount=amount,
+                   actor=actor, memo=memo)  # fmt: skip
+    audit_record(actor=actor, verb="decommitment.create", target=grant, changes={"amount": amount, "entry": entry.pk})
+    return entry
+
+
+@transaction.atomic
+def recovery_record(*, grant: Grant, amount: Decimal, actor: User | None, memo: str = "") -> LedgerEntry:
+    """Record money recovered from the beneficiary (an overpayment): it reduces what was paid."""
+    amount = money(amount)
+    grant = _lock_grant(grant)
+    totals = grant_totals(grant=grant)
+    if amount > totals.paid:
+        raise LimitExceeded(
+            f"{grant.reference} was paid {eur(totals.paid)}: a recovery of {eur(amount)} exceeds it by "
+            f"{eur(amount - totals.paid)}",
+            code="recovery_exceeds_paid",
+        )
+    entry = _entry(grant=grant, envelope_id=grant.envelope_id, kind=LedgerEntry.Kind.RECOVERY, amount=amount,
+                   actor=actor, memo=memo)  # fmt: skip
+    audit_record(actor=actor, verb="recovery.record", target=grant, changes={"amount": amount, "entry": entry.pk})
+    return entry
+
+
+@transaction.atomic
+def ledger_entry_reverse(*, entry: LedgerEntry, reason: str, actor: User | None) -> LedgerEntry:
+    """Correct a mistaken entry with a reversing entry (same kind and amount, opposite effect).
+
+    The ledger itself is never changed. The reversal must leave every invariant true.
+    """
+    reason = (reason or "").strip()
+    if not reason:
+        raise RuleViolation("Give the reason for the correction.", code="reason_required",
+                            errors={"reason": ["This field may not be blank."]})  # fmt: skip
+    original = LedgerEntry.objects.get(pk=entry.pk)
+    chain = _lock_chain(original.envelope_id)
+    grant = _lock_grant(original.grant)
+    if original.reverses_id is not None:
+        raise StateConflict("A reversing entry cannot itself be reversed: record a new entry instead.",
+                            code="reversal_of_reversal")  # fmt: skip
+    if LedgerEntry.objects.filter(reverses_id=original.pk).exists():
+        raise StateConflict(f"Entry #{original.pk} is already reversed.", code="already_reversed")
+    if grant.status in (Grant.Status.CLOSED, Grant.Status.TERMINATED):
+        raise StateConflict(
+            f"{grant.reference} is {_status_label(grant)}: its ledger is settled; record a recovery instead.",
+            code="grant_settled",
+        )
+    totals = grant_totals(grant=grant)
+    amount = original.amount
+    kind = original.kind
+    if kind == LedgerEntry.Kind.COMMITMENT and amount > totals.outstanding:
+        raise LimitExceeded(
+            f"{grant.reference} has {eur(totals.outstanding)} committed and unpaid: reversing a commitment of "
+            f"{eur(amount)} exceeds it by {eur(amount - totals.outstanding)}",
+            code="reversal_exceeds_ral",
+        )
+    if kind == LedgerEntry.Kind.DECOMMITMENT:
+        excess = totals.net_committed + amount - grant.eu_contribution
+        if excess > 0:
+            raise LimitExceeded(
+                f"{grant.reference}'s EU contribution of {eur(grant.eu_contribution)} would be exceeded by "
+                f"{eur(excess)}",
+                code="grant_exceeded",
+            )
+        _check_chain_fits(chain, amount)
+    if kind == LedgerEntry.Kind.RECOVERY:
+        _check_payable(grant, totals, amount)
+    reversal = _entry(grant=grant, envelope_id=original.envelope_id, kind=kind, amount=amount,
+                      withheld=original.withheld, reverses=original, actor=actor, memo=reason)  # fmt: skip
+    audit_record(actor=actor, verb="ledger.reverse", target=grant,
+                 changes={"entry": original.pk, "kind": kind, "amount": amount, "reason": reason})  # fmt: skip
+    return reversal
+
+
+@transaction.atomic
+def grant_terminate(*, grant: Grant, reason: str, actor: User | None) -> Grant:
+    """End a grant early: what is committed and unpaid is decommitted."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise RuleViolation("Give the reason for the termination.", code="reason_required",
+                            errors={"reason": ["This field may not be blank."]})  # fmt: skip
+    grant = _lock_grant(grant)
+    if grant.status not in OPEN_STATUSES:
+        raise StateConflict(f"{grant.reference} is {_status_label(grant)}: it cannot be terminated.",
+                            code="not_terminable")  # fmt: skip
+    ral = grant_totals(grant=grant).outstanding
+    if ral > 0:
+        _entry(grant=grant, envelope_id=grant.envelope_id, kind=LedgerEntry.Kind.DECOMMITMENT, amount=ral,
+               actor=actor, memo=f"Decommitted at termination: {reason}")  # fmt: skip
+    grant.status = Grant.Status.TERMINATED
+    grant.termination_reason = reason
+    grant.closed_at = timezone.now()
+    grant.save(update_fields=["status", "termination_reason", "closed_at", "updated_at"])
+    audit_record(actor=actor, verb="grant.terminate", target=grant, changes={"reason": reason, "decommitted": ral})
+    return grant
+
+
+# --- award letters -----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def award_letter_request(*, grant: Grant, actor: User | None) -> AwardLetter:
+    """Queue a new version of the award letter; older versions stay as they are."""
+    from grants.tasks import render_award_letter
+
+    grant = _lock_grant(grant)
+    if grant.status not in LETTER_STATUSES:
+        raise StateConflict(
+            f"{grant.reference} is {_status_label(grant)}: the award letter is issued once the budget is committed.",
+            code="letter_not_issuable",
+        )
+    latest = AwardLetter.objects.filter(grant=grant).aggregate(v=Max("version"))["v"] or 0
+    letter = AwardLetter.objects.create(
+        grant=grant, version=latest + 1, requested_by=actor, requested_at=timezone.now()
+    )
+    audit_record(actor=actor, verb="award_letter.request", target=grant, changes={"version": letter.version})
+    transaction.on_commit(lambda: render_award_letter.delay(letter_id=letter.pk))
+    return letter
+
+
+def _render_letter_pdf(letter: AwardLetter) -> bytes:
+    from grants.pdf import award_letter_html, html_to_pdf
+
+    try:
+        return html_to_pdf(award_letter_html(letter))
+    except Exception as exc:  # WeasyPrint, fonts, templates: any failure is retried by the task
+        raise RenderError(f"{exc.__class__.__name__}: {exc}") from exc
+
+
+def award_letter_render(*, letter_id: int) -> AwardLetter | None:
+    """Render a pending letter to PDF and store it with its SHA-256. Idempotent: a ready letter is kept."""
+    letter = (
+        AwardLetter.objects.select_related("grant__beneficiary", "grant__proposal__call", "grant__proposal__cut_off")
+        .filter(pk=letter_id)
+        .first()
+    )
+    if letter is None or letter.status == AwardLetter.Status.READY:
+        return letter
+    AwardLetter.objects.filter(pk=letter_id).update(attempts=letter.attempts + 1)
+    pdf = _render_letter_pdf(letter)  # outside the transaction: rendering takes a while
+    digest = hashlib.sha256(pdf).hexdigest()
+    with transaction.atomic():
+        locked = AwardLetter.objects.select_for_update().get(pk=letter_id)
+        if locked.status == AwardLetter.Status.READY:  # another worker finished first
+            return locked
+        locked.file.save(f"v{locked.version}-{digest[:16]}.pdf", ContentFile(pdf), save=False)
+        locked.sha256 = digest
+        locked.size = len(pdf)
+        locked.status = AwardLetter.Status.READY
+        locked.error = ""
+        locked.rendered_at = timezone.now()
+        try:
+            with transaction.atomic():
+                locked.save()
+        except IntegrityError as exc:  # the same bytes twice: cannot happen with distinct versions
+            raise RenderError(f"duplicate SHA-256 {digest}") from exc
+        audit_record(actor=None, verb="award_letter.ready", target=letter.grant,
+                     changes={"version": locked.version, "sha256": digest, "size": len(pdf)})  # fmt: skip
+        notification_queue(
+            recipient=letter.grant.proposal.created_by,
+            subject=f"Award letter {letter.grant.reference} (version {locked.version})",
+            body=(
+                f"The award letter of grant {letter.grant.reference} is ready on the grant's page.\n"
+                f"SHA-256: {digest}\nAnyone can check it at /verify/{digest}/\n"
+            ),
+        )
+    return locked
+
+
+@transaction.atomic
+def award_letter_fail(*, letter_id: int, error: str) -> AwardLetter | None:
+    """Mark a letter failed after its last retry, with the reason; a new version can be requested."""
+    letter = AwardLetter.objects.select_for_update().select_related("grant").filter(pk=letter_id).first()
+    if letter is None or letter.status != AwardLetter.Status.PENDING:
+        return letter
+    letter.status = AwardLetter.Status.FAILED
+    letter.error = error[:2000]
+    letter.save(update_fields=["status", "error"])
+    audit_record(actor=None, verb="award_letter.fail", target=letter.grant,
+                 changes={"version": letter.version, "error": letter.error})  # fmt: skip
+    return letter

@@ -1,0 +1,262 @@
+"""Finance dashboard, grant list and page, action forms, exports."""
+
+import csv
+import io
+import re
+from decimal import Decimal
+
+import pytest
+
+from grants.models import Grant
+from grants.services import commitment_create, payment_record
+from grants.xlsx import xlsx_read
+from tests.grants.factories import make_envelope, make_grant, make_signed
+
+pytestmark = pytest.mark.django_db
+
+
+def text(response) -> str:
+    return " ".join(response.content.decode().split())
+
+
+def assert_csp_safe(html: str) -> None:
+    assert " style=" not in html
+    assert re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html) is None
+
+
+def test_finance_dashboard_shows_positions_and_charts(client, tree, grant, finance_officer):
+    make_signed(grant, tree[1], actor=finance_officer)
+    payment_record(grant=grant, kind="prefinancing", amount=Decimal("56000000.00"), actor=finance_officer)
+    client.force_login(finance_officer)
+    response = client.get("/finance/")
+    body = text(response)
+    assert response.status_code == 200
+    assert "AIF-2024-2027" in body and "EUR 800,000,000.00" in body
+    assert "EUR 140,000,000.00" in body  # committed
+    assert "EUR 56,000,000.00" in body  # paid
+    assert "EUR 260,000,000.00" in body  # available in AIF-2024
+    assert body.count("<svg") == 2 and "<polyline" in body
+    assert_csp_safe(response.content.decode())
+
+
+def test_finance_dashboard_as_of(client, tree, grant, finance_officer):
+    commitment_create(grant=grant, envelope=tree[1], amount=Decimal("5.00"), actor=finance_officer)
+    client.force_login(finance_officer)
+    body = text(client.get("/finance/?as_of=2000-01-01"))
+    assert "Position at the end of 1 January 2000" in body
+    assert "EUR 5.00" not in body
+
+
+def test_finance_dashboard_refused_to_applicant(client, applicant):
+    client.force_login(applicant)
+    response = client.get("/finance/")
+    assert response.status_code == 403
+    assert "Only officers and administrators can read the budget." in response.content.decode()
+
+
+@pytest.mark.parametrize("rows", [1, 4])
+def test_finance_dashboard_query_count_is_constant(client, tree, finance_officer, django_assert_num_queries, rows):
+    for i in range(rows):
+        make_envelope(code=f"AIF-X{i}", amount="10.00", parent=tree[0], years=(2025, 2025))
+    client.force_login(finance_officer)
+    # session, user, roles, 2 permission look-ups of the navigation (Django's model backend), envelopes, ledger
+    # aggregate, envelope tree and monthly series of the chart, calls, call funding, the new envelope's parents
+    with django_assert_num_queries(12):
+        assert client.get("/finance/").status_code == 200
+
+
+def test_dashboard_panel_for_finance_officer(client, tree, grant, finance_officer):
+    client.force_login(finance_officer)
+    body = text(client.get("/dashboard/"))
+    assert "1 grant awaiting the budget commitment" in body
+    assert "AIF-2024" in body
+
+
+@pytest.mark.parametrize("rows", [1, 4])
+def test_grant_list_query_count_is_constant(
+    client, rows, applicant, programme_officer, finance_officer, freezer, tree, django_assert_num_queries
+):
+    for i in range(rows):
+        grant = make_grant(applicant=applicant, officer=programme_officer, freezer=freezer, acronym=f"AIF{i}")
+        commitment_create(grant=grant, envelope=tree[1], amount=Decimal("10.00"), actor=finance_officer)
+    client.force_login(finance_officer)
+    # session, user, roles, 2 permission look-ups of the navigation, calls and envelopes for the filters, count,
+    # page of grants with their totals
+    with django_assert_num_queries(9):
+        response = client.get("/grants/")
+    assert response.status_code == 200
+    assert text(response).count("EUR 10.00") == rows
+
+
+def test_grant_list_filters(client, applicant, programme_officer, finance_officer, freezer, tree):
+    first = make_grant(applicant=applicant, officer=programme_officer, freezer=freezer, acronym="ALPHA")
+    make_grant(applicant=applicant, officer=programme_officer, freezer=freezer, acronym="BETA")
+    commitment_create(grant=first, envelope=tree[1], amount=Decimal("1.00"), actor=finance_officer)
+    client.force_login(finance_officer)
+    body = text(client.get("/grants/?status=budget_committed"))
+    assert first.reference in body and "BETA" not in body
+    body = text(client.get("/grants/?q=beta"))
+    assert "BETA" in body and first.reference not in body
+    assert "No grant matches." in text(client.get("/grants/?country=IT"))
+
+
+def test_applicant_sees_own_grant_and_not_others(client, grant, applicant, other_applicant):
+    client.force_login(applicant)
+    assert client.get(f"/grants/{grant.pk}/").status_code == 200
+    assert grant.reference in text(client.get("/grants/"))
+    client.force_login(other_applicant)
+    assert client.get(f"/grants/{grant.pk}/").status_code == 404
+    assert grant.reference not in text(client.get("/grants/"))
+
+
+def test_visible_to_agrees_with_view_grant(grant, applicant, other_applicant, finance_officer, evaluator):
+    for user in (applicant, other_applicant, finance_officer, evaluator):
+        assert Grant.objects.visible_to(user).filter(pk=grant.pk).exists() == user.has_perm("grants.view_grant", grant)
+
+
+def test_grant_page_shows_ledger_schedule_and_forms(client, tree, grant, finance_officer):
+    make_signed(grant, tree[1], actor=finance_officer)
+    client.force_login(finance_officer)
+    response = client.get(f"/grants/{grant.pk}/")
+    body = text(response)
+    assert response.status_code == 200
+    assert "Budget commitment" in body and "EUR 140,000,000.00" in body
+    assert "Pre-financing" in body and "EUR 56,000,000.00" in body  # 40% planned
+    assert "EUR 2,800,000.00" in body  # withheld for mutual insurance
+    assert f'action="/grants/{grant.pk}/pay/"' in body
+    assert_csp_safe(response.content.decode())
+
+
+def test_commit_form_refusal_keeps_status_and_message(client, grant, finance_officer):
+    envelope = make_envelope(code="AIF-2024", amount="138750000.00")
+    client.force_login(finance_officer)
+    response = client.post(f"/grants/{grant.pk}/commit/", {"envelope": envelope.pk, "amount": "140000000.00"})
+    assert response.status_code == 409
+    assert "AIF-2024 would be exceeded by EUR 1,250,000.00" in response.content.decode()
+
+
+def test_commit_form_records_and_redirects(client, tree, grant, finance_officer):
+    client.force_login(finance_officer)
+    response = client.post(f"/grants/{grant.pk}/commit/", {"envelope": tree[1].pk, "amount": "1000.00"})
+    assert response.status_code == 302
+    assert "EUR 1,000.00 committed against AIF-2024." in text(client.get(response["Location"]))
+
+
+def test_sign_form_refused_before_commitment(client, grant, finance_officer):
+    client.force_login(finance_officer)
+    response = client.post(f"/grants/{grant.pk}/sign/")
+    assert response.status_code == 409
+    assert "the grant is signed only after the budget commitment." in response.content.decode()
+
+
+def test_pay_form_invalid_amount(client, tree, grant, finance_officer):
+    make_signed(grant, tree[1], actor=finance_officer)
+    client.force_login(finance_officer)
+    response = client.post(f"/grants/{grant.pk}/pay/", {"kind": "interim", "amount": "-3"})
+    assert response.status_code == 400
+    assert "Ensure this value is greater than or equal to 0.01." in response.content.decode()
+
+
+def test_actions_refused_to_programme_officer(client, tree, grant, programme_officer):
+    client.force_login(programme_officer)
+    response = client.post(f"/grants/{grant.pk}/commit/", {"envelope": tree[1].pk, "amount": "1.00"})
+    assert response.status_code == 403
+    assert "Only finance officers make budget commitments." in response.content.decode()
+
+
+def test_reverse_form(client, tree, grant, finance_officer):
+    entry = commitment_create(grant=grant, envelope=tree[1], amount=Decimal("10.00"), actor=finance_officer)
+    client.force_login(finance_officer)
+    response = client.post(f"/grants/{grant.pk}/ledger/{entry.pk}/reverse/", {f"reverse{entry.pk}-reason": "typo"})
+    assert response.status_code == 302
+    assert f"Entry #{entry.pk} reversed." in text(client.get(response["Location"]))
+
+
+def test_grant_create_page_lists_selected_proposals(client, applicant, programme_officer, finance_officer, freezer):
+    from tests.grants.factories import make_selected
+
+    proposal = make_selected(applicant=applicant, officer=programme_officer, freezer=freezer)
+    client.force_login(finance_officer)
+    assert "EUR 140,000,000.00" in text(client.get("/grants/new/"))
+    response = client.post("/grants/new/", {"proposal": proposal.pk})
+    assert response.status_code == 302
+    grant = Grant.objects.get(proposal=proposal)
+    assert response["Location"] == f"/grants/{grant.pk}/"
+    again = client.post("/grants/new/", {"proposal": proposal.pk})
+    assert again.status_code == 409
+    assert f"already became grant {grant.reference}" in again.content.decode()
+
+
+# --- exports ----------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def paid(tree, grant, finance_officer):
+    make_signed(grant, tree[1], actor=finance_officer)
+    payment_record(grant=grant, kind="prefinancing", amount=Decimal("56000000.00"), actor=finance_officer)
+    payment_record(grant=grant, kind="interim", amount=Decimal("0.10"), actor=finance_officer)
+    return grant
+
+
+def _csv(response) -> list[dict]:
+    content = b"".join(response.streaming_content).decode()
+    return list(csv.DictReader(io.StringIO(content)))
+
+
+def test_ledger_csv_export_totals(client, paid, finance_officer):
+    client.force_login(finance_officer)
+    response = client.get("/finance/exports/ledger.csv")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    rows = _csv(response)
+    assert [r["kind"] for r in rows] == ["commitment", "prefinancing", "interim"]
+    paid_total = sum(Decimal(r["signed_amount"]) for r in rows if r["kind"] in ("prefinancing", "interim"))
+    assert paid_total == Decimal("56000000.10")
+    assert rows[1]["withheld"] == "2800000.00" and rows[1]["net_transfer"] == "53200000.00"
+
+
+def test_ledger_xlsx_export_totals(client, paid, finance_officer):
+    client.force_login(finance_officer)
+    response = client.get("/finance/exports/ledger.xlsx")
+    assert response["Content-Type"] == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    table = xlsx_read(response.content)
+    header, rows = table[0], table[1:]
+    amount = header.index("signed_amount")
+    assert sum(Decimal(r[amount]) for r in rows) == Decimal("196000000.10")
+
+
+def test_positions_exports(client, paid, finance_officer):
+    client.force_login(finance_officer)
+    rows = {r["envelope"]: r for r in _csv(client.get("/finance/exports/positions.csv"))}
+    assert rows["AIF-2024"]["net_committed"] == "140000000.00"
+    assert rows["AIF-2024"]["paid"] == "56000000.10"
+    assert rows["AIF-2024-2027"]["available"] == "660000000.00"
+    table = xlsx_read(client.get("/finance/exports/positions.xlsx?as_of=2000-01-01").content)
+    assert table[0][0] == "envelope"
+    assert {r[0]: r[table[0].index("available")] for r in table[1:]}["AIF-2024"] == "400000000.00"
+
+
+def test_exports_refused_to_applicant(client, applicant):
+    client.force_login(applicant)
+    response = client.get("/finance/exports/ledger.csv")
+    assert response.status_code == 403
+    assert "Only officers and administrators export the budget." in response.content.decode()
+
+
+def test_open_data_beneficiaries_is_public(client, paid):
+    rows = _csv(client.get("/open-data/beneficiaries.csv"))
+    assert len(rows) == 1
+    assert rows[0]["beneficiary"] == "CSC"
+    assert rows[0]["country"] == "FI"
+    assert rows[0]["amount"] == "140000000.00"
+    assert rows[0]["programme"] == "Digital Europe"
+    assert xlsx_read(client.get("/open-data/beneficiaries.xlsx").content)[1][0] == "CSC"
+
+
+def test_ledger_csv_quotes_formula_like_text(client, tree, grant, finance_officer):
+    commitment_create(grant=grant, envelope=tree[1], amount=Decimal("1.00"), actor=finance_officer,
+                      memo="=HYPERLINK(\"http://x\")")  # fmt: skip
+    client.force_login(finance_officer)
+    rows = _csv(client.get("/finance/exports/ledger.csv"))
+    assert rows[0]["memo"] == '\'=HYPERLINK("http://x")'
+    assert rows[0]["signed_amount"] == "1.00"

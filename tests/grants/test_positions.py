@@ -1,0 +1,117 @@
+"""Envelope positions: the tree roll-up, `as_of` dates, and a constant number of queries."""
+
+from datetime import date, datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from grants.models import LedgerEntry
+from grants.selectors import envelope_available, envelope_position, envelope_positions, envelope_series
+from grants.services import commitment_create, decommitment_create, grant_sign, payment_record
+
+pytestmark = pytest.mark.django_db
+LUX = ZoneInfo("Europe/Luxembourg")
+EUR = Decimal
+
+
+def at(y, m, d, hh=12, mm=0):
+    return datetime(y, m, d, hh, mm, tzinfo=LUX)
+
+
+@pytest.fixture
+def history(tree, grant, finance_officer, freezer):
+    """Commitment on 10 Jan 2025, signature and pre-financing on 3 Feb, decommitment on 28 Feb 23:30 CET."""
+    _parent, child = tree
+    freezer(at(2025, 1, 10))
+    commitment_create(grant=grant, envelope=child, amount=EUR("100000000.00"), actor=finance_officer)
+    freezer(at(2025, 2, 3))
+    grant_sign(grant=grant, actor=finance_officer)
+    payment_record(grant=grant, kind="prefinancing", amount=EUR("40000000.00"), actor=finance_officer)
+    freezer(at(2025, 2, 28, 23, 30))
+    decommitment_create(grant=grant, amount=EUR("10000000.00"), actor=finance_officer)
+    return tree
+
+
+def test_position_rolls_up_to_every_ancestor(history):
+    by_code = {p.envelope.code: p for p in envelope_positions()}
+    for code, amount in (("AIF-2024", "400000000.00"), ("AIF-2024-2027", "800000000.00")):
+        p = by_code[code]
+        assert p.amount == EUR(amount)
+        assert (p.committed, p.decommitted, p.net_committed) == (EUR("1e8"), EUR("1e7"), EUR("9e7"))
+        assert (p.paid, p.outstanding) == (EUR("4e7"), EUR("5e7"))
+        assert p.available == EUR(amount) - EUR("9e7")
+    assert [p.envelope.code for p in envelope_positions()] == ["AIF-2024-2027", "AIF-2024"]
+
+
+@pytest.mark.parametrize(
+    ("as_of", "committed", "paid", "available"),
+    [
+        (date(2025, 1, 9), "0.00", "0.00", "400000000.00"),
+        (date(2025, 1, 10), "100000000.00", "0.00", "300000000.00"),
+        (date(2025, 2, 27), "100000000.00", "40000000.00", "300000000.00"),
+        # 23:30 CET on 28 Feb is 22:30 UTC: it belongs to 28 Feb in Luxembourg.
+        (date(2025, 2, 28), "90000000.00", "40000000.00", "310000000.00"),
+    ],
+)
+def test_position_as_of(history, as_of, committed, paid, available):
+    position = envelope_position(envelope=history[1], as_of=as_of)
+    assert position.net_committed == EUR(committed)
+    assert position.paid == EUR(paid)
+    assert position.available == EUR(available)
+    assert position.outstanding == EUR(committed) - EUR(paid)
+
+
+def test_envelope_available_takes_the_tightest_ancestor(tree, grant, finance_officer):
+    from grants.services import envelope_set_amount
+
+    parent, child = tree
+
+    commitment_create(grant=grant, envelope=child, amount=EUR("50000000.00"), actor=finance_officer)
+    envelope_set_amount(envelope=parent, amount=EUR("60000000.00"), actor=finance_officer)
+    envelope_set_amount(envelope=child, amount=EUR("55000000.00"), actor=finance_officer)
+    assert envelope_position(envelope=child).available == EUR("5000000.00")
+    assert envelope_position(envelope=parent).available == EUR("10000000.00")
+    assert envelope_available(child) == EUR("5000000.00")
+    envelope_set_amount(envelope=parent, amount=EUR("52000000.00"), actor=finance_officer)
+    assert envelope_available(child) == EUR("2000000.00")  # the parent is now the tighter one
+
+
+def test_envelope_series_is_cumulative_by_month(history):
+    points = envelope_series(envelope=history[0])
+    assert [(p.month, p.committed, p.paid) for p in points] == [
+        (date(2025, 1, 1), EUR("100000000.00"), EUR("0.00")),
+        (date(2025, 2, 1), EUR("90000000.00"), EUR("40000000.00")),
+    ]
+
+
+def test_envelope_series_fills_months_without_entries(history):
+    points = envelope_series(envelope=history[1], as_of=date(2025, 4, 15))
+    assert [p.month for p in points] == [date(2025, m, 1) for m in (1, 2, 3, 4)]
+    assert points[-1].committed == EUR("90000000.00")
+    assert envelope_series(envelope=history[1], as_of=date(2025, 1, 31))[-1].paid == EUR("0.00")
+
+
+def _bulk_entries(grant, envelope, n):
+    first = LedgerEntry.objects.filter(grant=grant).first()
+    LedgerEntry.objects.bulk_create(
+        [
+            LedgerEntry(
+                kind="commitment", amount=EUR("1.00"), grant=grant, envelope=envelope, created_at=first.created_at
+            )
+            for _ in range(n)
+        ]
+    )
+
+
+@pytest.mark.parametrize("rows", [1, 50])
+def test_envelope_positions_query_count_is_constant(tree, grant, finance_officer, django_assert_num_queries, rows):
+    commitment_create(grant=grant, envelope=tree[1], amount=EUR("1.00"), actor=finance_officer)
+    _bulk_entries(grant, tree[1], rows)
+    with django_assert_num_queries(2):
+        positions = envelope_positions(as_of=date(2100, 1, 1))
+    assert positions[1].committed == EUR("1.00") * (rows + 1)
+    with django_assert_num_queries(2):
+        envelope_position(envelope=tree[0])
+    with django_assert_num_queries(2):
+        envelope_available(tree[1])
