@@ -281,7 +281,7 @@ class CallDetailApi(generics.RetrieveAPIView):
     def get_queryset(self):
         return call_list(include_drafts=self.request.user.has_perm("calls.manage_calls"))
 
-    @extend_schema(responses={200: CallSerializer, 404: ErrorSerializer})
+    @extend_schema(responses={200: CallSerializer, 401: ErrorSerializer, 404: ErrorSerializer})
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 

@@ -25,12 +25,33 @@ def _first_code(codes) -> str:
     return "error"
 
 
+def flatten_errors(errors, prefix: str = "") -> dict[str, list[str]]:
+    """Field messages as {"field": [message]}; nested fields get dotted keys ("budget_lines.1.total_cost").
+
+    The documented error shape holds a list of strings per field, whatever the nesting of the serializer.
+    """
+    flat: dict[str, list[str]] = {}
+    if isinstance(errors, dict):
+        for key, value in errors.items():
+            flat.update(flatten_errors(value, f"{prefix}.{key}" if prefix else str(key)))
+    elif isinstance(errors, list | tuple) and any(isinstance(item, dict | list | tuple) for item in errors):
+        for index, item in enumerate(errors):
+            if item:
+                flat.update(flatten_errors(item, f"{prefix}.{index}" if prefix else str(index)))
+    else:
+        messages = [str(item) for item in errors] if isinstance(errors, list | tuple) else [str(errors)]
+        flat.setdefault(prefix or "non_field_errors", []).extend(messages)
+    return flat
+
+
 def exception_handler(exc, context):
     if isinstance(exc, DomainError):
-        return Response(error_body(exc.message, exc.code, exc.errors), status=exc.status_code)
+        return Response(error_body(exc.message, exc.code, flatten_errors(exc.errors)), status=exc.status_code)
     if isinstance(exc, DjangoValidationError):
         errors = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
-        return Response(error_body("Invalid input.", "invalid", errors), status=status.HTTP_400_BAD_REQUEST)
+        return Response(
+            error_body("Invalid input.", "invalid", flatten_errors(errors)), status=status.HTTP_400_BAD_REQUEST
+        )
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
@@ -41,7 +62,7 @@ def exception_handler(exc, context):
         return None
     if isinstance(exc, exceptions.ValidationError):
         data = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
-        response.data = error_body("Invalid input.", "invalid", data)
+        response.data = error_body("Invalid input.", "invalid", flatten_errors(data))
     else:
         detail = exc.detail if isinstance(exc, exceptions.APIException) else str(exc)
         response.data = error_body(str(detail), _first_code(exc.get_codes()) if hasattr(exc, "get_codes") else "error")

@@ -93,6 +93,14 @@ class UserListApi(generics.ListAPIView):
     def get_queryset(self):
         return user_list()
 
-    @extend_schema(responses={200: UserListSerializer(many=True), 403: OpenApiResponse(ErrorSerializer)})
+    @extend_schema(
+        responses={
+            200: UserListSerializer(many=True),
+            400: OpenApiResponse(ErrorSerializer, description="Unknown role."),
+            401: OpenApiResponse(ErrorSerializer),
+            403: OpenApiResponse(ErrorSerializer),
+            404: OpenApiResponse(ErrorSerializer, description="No such page."),
+        }
+    )
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)

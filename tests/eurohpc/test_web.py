@@ -65,3 +65,15 @@ def test_pages_carry_security_headers(client):
     response = client.get("/")
     assert "default-src 'self'" in response["Content-Security-Policy"]
     assert response["X-Frame-Options"] == "DENY"
+
+
+def test_unknown_api_address_answers_json_404(client):
+    response = client.get("/api/v1/proposals/0.25/")
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Not found.", "code": "not_found", "errors": {}}
+
+
+def test_unknown_page_answers_html_404(client):
+    response = client.get("/no-such-page/")
+    assert response.status_code == 404
+    assert "There is nothing at this address that you can see." in response.content.decode()
