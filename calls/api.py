@@ -15,7 +15,7 @@ from calls.checks import proposal_checks
 from calls.models import BudgetLine, Call, ConsortiumMember, CutOff, Document, Proposal
 from calls.selectors import (
     call_list,
-    proposal_detail,
+    proposal_for,
     proposal_list_for_organisation,
     submissions,
     with_budget_totals,
@@ -314,8 +314,8 @@ def visible_proposals(request):
 
 
 def get_proposal(request, pk: int) -> Proposal:
-    """A proposal the user may see, or 404 — another organisation's proposal does not exist for them."""
-    return get_object_or_404(proposal_detail(queryset=visible_proposals(request)), pk=pk)
+    """A proposal the user may see; 404 for another organisation's, 403 with the reason for an undeclared evaluator."""
+    return proposal_for(user=request.user, pk=pk)
 
 
 @extend_schema(

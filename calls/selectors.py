@@ -118,3 +118,23 @@ def budget_totals(lines) -> dict:
     eu = sum((line.eu_contribution for line in lines), 0)
     national = sum((line.national_contribution for line in lines), 0)
     return {"total_cost": total, "eu_contribution": eu, "national_contribution": national}
+
+
+def proposal_for(*, user, pk: int) -> Proposal:
+    """The proposal `pk` with everything its page reads, if `user` may see it.
+
+    Another organisation's proposal does not exist for the user (404); an evaluator assigned to it who has not
+    declared "no conflict" learns why it is closed (403 with the reason).
+    """
+    from django.core.exceptions import PermissionDenied
+    from django.http import Http404
+
+    from calls.evaluation.rules import coi_closed_reason
+
+    proposal = proposal_detail(queryset=Proposal.objects.visible_to(user)).filter(pk=pk).first()
+    if proposal is not None:
+        return proposal
+    reason = coi_closed_reason(user, pk)
+    if reason:
+        raise PermissionDenied(reason)
+    raise Http404("No proposal matches the given query.")

@@ -26,7 +26,7 @@ from calls.models import Call, Proposal
 from calls.selectors import (
     budget_totals,
     call_list,
-    proposal_detail,
+    proposal_for,
     proposal_list_for_organisation,
     proposal_timeline,
     submission_counts,
@@ -48,7 +48,7 @@ def _refused(request, exc: DomainError, template: str, context: dict):
 
 
 def _proposal(request, pk: int) -> Proposal:
-    return get_object_or_404(proposal_detail(queryset=Proposal.objects.visible_to(request.user)), pk=pk)
+    return proposal_for(user=request.user, pk=pk)
 
 
 def _require(request, perm: str, obj=None, message: str = "") -> None:

@@ -16,6 +16,7 @@ DEMO_USERS = [
     ("evaluator1", "Marta", "Novak", None, [Role.EVALUATOR]),
     ("evaluator2", "Jan", "de Vries", None, [Role.EVALUATOR]),
     ("evaluator3", "Elena", "Popescu", "TU Wien", [Role.EVALUATOR]),
+    ("evaluator4", "Tomas", "Horvath", None, [Role.EVALUATOR]),
     ("officer", "Pierre", "Lambert", None, [Role.PROGRAMME_OFFICER]),
     ("finance", "Sofia", "Schmit", None, [Role.FINANCE_OFFICER]),
     ("operator", "Mikko", "Laine", "CSC", [Role.HOSTING_OPERATOR]),

@@ -1,4 +1,5 @@
 from calls.models.calls import Call, CutOff
+from calls.models.evaluation import *  # noqa: F403  (evaluation and selection)
 from calls.models.proposals import BudgetLine, ConsortiumMember, Document, Proposal
 
 __all__ = ["BudgetLine", "Call", "ConsortiumMember", "CutOff", "Document", "Proposal"]

@@ -74,6 +74,8 @@ class Proposal(models.Model):
         indexes = [
             models.Index(fields=["call", "cut_off", "status"], name="proposal_call_cutoff_status"),
             models.Index(fields=["organisation", "-created_at"], name="proposal_org_created"),
+            # The officer's submission list: newest first, read page by page.
+            models.Index(fields=["-submitted_at", "-id"], name="proposal_submitted_desc"),
         ]
         constraints = [
             models.UniqueConstraint(fields=["reference"], name="proposal_reference_unique"),
@@ -101,6 +103,12 @@ class Proposal(models.Model):
 
     def __str__(self) -> str:
         return self.reference or f"{self.acronym} (draft)"
+
+    TYPE_SHORT = {"new_system": "New system", "upgrade": "Upgrade", "activities": "Activities"}
+
+    @property
+    def type_short(self) -> str:
+        return self.TYPE_SHORT.get(self.type, self.type)
 
     @property
     def is_draft(self) -> bool:

@@ -1,0 +1,1 @@
+"""Evaluation and selection of proposals: conflicts of interest, reviews, consensus, ranking, decisions."""

@@ -1,0 +1,656 @@
+"""The evaluation API: thin views over calls.evaluation.services and selectors."""
+
+from decimal import Decimal
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics, serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from calls.evaluation import selectors, services
+from calls.evaluation.presenters import (
+    consensus_data,
+    individual_reviews,
+    ready_summary_report,
+    summary_report_response,
+)
+from calls.evaluation.rules import coi_closed_reason
+from calls.evaluation.scheme import number, scheme_from_data
+from calls.models import Assignment, Call, CutOff, Decision, Proposal, Review, SummaryReport
+from eurohpc.api.permissions import check
+from eurohpc.api.serializers import ErrorSerializer
+from eurohpc.models import User
+
+CENT = Decimal("0.01")
+ERRORS = {400: ErrorSerializer, 401: ErrorSerializer, 403: ErrorSerializer, 404: ErrorSerializer, 409: ErrorSerializer}
+ONLY_OFFICERS = "Only programme officers manage the evaluation."
+ONLY_ASSIGNMENT_READERS = "Only evaluators and programme officers see evaluation assignments."
+
+
+# --- lookups -----------------------------------------------------------------------------------------------
+
+
+def get_assignment(request, pk: int) -> Assignment:
+    user = request.user
+    if not (user.has_perm("calls.evaluate") or user.has_perm("calls.view_evaluation")):
+        raise PermissionDenied(ONLY_ASSIGNMENT_READERS)
+    return get_object_or_404(selectors.assignment_list().visible_to(user), pk=pk)
+
+
+def get_proposal(request, pk: int) -> Proposal:
+    """A proposal the user may see; 403 with the reason when it is closed to an evaluator until their
+    declaration (or after a declared conflict); 404 when it is none of theirs."""
+    proposal = (
+        Proposal.objects.visible_to(request.user)
+        .select_related("call", "cut_off", "organisation")
+        .filter(pk=pk)
+        .first()
+    )
+    if proposal is None:
+        reason = coi_closed_reason(request.user, pk)
+        if reason:
+            raise PermissionDenied(reason)
+        raise Http404
+    return proposal
+
+
+def get_cut_off(request, pk: int) -> CutOff:
+    check(request.user, "calls.manage_evaluation", message=ONLY_OFFICERS)
+    return get_object_or_404(CutOff.objects.select_related("call"), pk=pk)
+
+
+# --- serializers -------------------------------------------------------------------------------------------
+
+
+class AssignedProposalSerializer(serializers.ModelSerializer):
+    call = serializers.SlugRelatedField(slug_field="identifier", read_only=True)
+    applicant = serializers.CharField(source="organisation.short_name", read_only=True)
+    consortium = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Proposal
+        fields = ["id", "reference", "acronym", "title", "call", "applicant", "consortium", "status"]
+        read_only_fields = fields
+
+    def get_consortium(self, proposal) -> list[str]:
+        return [m.organisation.short_name for m in proposal.consortium_members.all()]
+
+
+class AssignmentEvaluatorSerializer(serializers.ModelSerializer):
+    name = serializers.CharField(source="display_name", read_only=True)
+
+    class Meta:
+        model = User
+        fields = ["id", "username", "name"]
+        read_only_fields = fields
+
+
+class AssignmentSerializer(serializers.ModelSerializer):
+    proposal = AssignedProposalSerializer(read_only=True)
+    evaluator = AssignmentEvaluatorSerializer(read_only=True)
+    review_status = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Assignment
+        fields = [
+            "id",
+            "proposal",
+            "evaluator",
+            "assigned_at",
+            "deadline",
+            "auto_assigned",
+            "declaration",
+            "declaration_reason",
+            "declared_at",
+            "review_status",
+            "replaces",
+        ]
+        read_only_fields = fields
+
+    def get_review_status(self, assignment) -> str | None:
+        review = getattr(assignment, "review", None)
+        return review.status if review is not None else None
+
+
+class AssignmentInput(serializers.Serializer):
+    evaluator = serializers.PrimaryKeyRelatedField(queryset=User.objects.filter(is_active=True))
+    deadline = serializers.DateTimeField(required=False, allow_null=True, default=None)
+
+
+class AutoAssignInput(serializers.Serializer):
+    deadline = serializers.DateTimeField(required=False, allow_null=True, default=None)
+
+
+class AssignmentShortfallSerializer(serializers.Serializer):
+    proposal = serializers.IntegerField()
+    reference = serializers.CharField()
+    missing = serializers.IntegerField(help_text="evaluators still missing to reach the scheme's minimum")
+
+
+class AutoAssignResultSerializer(serializers.Serializer):
+    created = AssignmentSerializer(many=True)
+    shortfall = AssignmentShortfallSerializer(many=True)
+
+
+class ConflictDeclarationInput(serializers.Serializer):
+    conflict = serializers.BooleanField()
+    reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=4000)
+
+
+def _scores_field():
+    return serializers.DictField(
+        child=serializers.CharField(allow_blank=True),
+        required=False,
+        default=dict,
+        help_text='criterion code → score as a decimal string, e.g. {"excellence": "4.5"}',
+    )
+
+
+def _comments_field():
+    return serializers.DictField(
+        child=serializers.CharField(allow_blank=True, max_length=20000),
+        required=False,
+        default=dict,
+        help_text="criterion code → comment",
+    )
+
+
+class ReviewScoresInput(serializers.Serializer):
+    scores = _scores_field()
+    comments = _comments_field()
+    submit = serializers.BooleanField(
+        required=False, default=False, help_text="submit (and lock) the review; otherwise it is saved as a draft"
+    )
+
+
+class OwnReviewSerializer(serializers.ModelSerializer):
+    scores = serializers.SerializerMethodField()
+    comments = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Review
+        fields = ["id", "assignment", "status", "scores", "comments", "submitted_at", "updated_at"]
+        read_only_fields = fields
+
+    def get_scores(self, review) -> dict[str, str]:
+        if review.status == Review.Status.SUBMITTED:
+            return {s.criterion: number(s.score) for s in review.scores.all()}
+        return dict(review.draft.get("scores", {}))
+
+    def get_comments(self, review) -> dict[str, str]:
+        if review.status == Review.Status.SUBMITTED:
+            return {s.criterion: s.comment for s in review.scores.all()}
+        return dict(review.draft.get("comments", {}))
+
+
+class IndividualReviewSerializer(serializers.Serializer):
+    evaluator = serializers.CharField(help_text="the evaluator's name (officers) or an anonymous label (evaluators)")
+    submitted_at = serializers.DateTimeField()
+    scores = serializers.DictField(child=serializers.CharField())
+    comments = serializers.DictField(child=serializers.CharField())
+
+
+class ConsensusScoresInput(serializers.Serializer):
+    scores = _scores_field()
+    comments = _comments_field()
+
+
+class ScoreSpreadSerializer(serializers.Serializer):
+    criterion = serializers.CharField(source="code")
+    name = serializers.CharField()
+    scores = serializers.ListField(child=serializers.DecimalField(max_digits=6, decimal_places=2))
+    low = serializers.DecimalField(max_digits=6, decimal_places=2, allow_null=True)
+    high = serializers.DecimalField(max_digits=6, decimal_places=2, allow_null=True)
+    spread = serializers.DecimalField(max_digits=6, decimal_places=2, allow_null=True)
+    flagged = serializers.BooleanField(help_text="individual scores differ by more than 2 points")
+
+
+class ConsensusReportSerializer(serializers.Serializer):
+    proposal = serializers.IntegerField(source="proposal_id")
+    recorded = serializers.BooleanField()
+    total = serializers.DecimalField(max_digits=8, decimal_places=2, allow_null=True)
+    max_total = serializers.DecimalField(max_digits=8, decimal_places=2)
+    passed_thresholds = serializers.BooleanField(allow_null=True)
+    scores = serializers.DictField(child=serializers.CharField())
+    comments = serializers.DictField(child=serializers.CharField())
+    reviews_submitted = serializers.IntegerField()
+    min_evaluators = serializers.IntegerField()
+    spread = ScoreSpreadSerializer(many=True)
+
+
+class RankedProposalSerializer(serializers.Serializer):
+    proposal = serializers.IntegerField(source="proposal.pk")
+    reference = serializers.CharField(source="proposal.reference")
+    acronym = serializers.CharField(source="proposal.acronym")
+    applicant = serializers.CharField(source="proposal.organisation.short_name")
+    status = serializers.CharField(source="proposal.status")
+    rank = serializers.IntegerField(allow_null=True)
+    total = serializers.DecimalField(max_digits=8, decimal_places=2, allow_null=True)
+    scores = serializers.SerializerMethodField()
+    passed_thresholds = serializers.BooleanField(source="passed", allow_null=True)
+    funding = serializers.ChoiceField(
+        choices=["above_line", "reserve", "below_threshold"], allow_null=True, help_text="null until the consensus"
+    )
+    eu_contribution = serializers.DecimalField(max_digits=14, decimal_places=2)
+    reviews_submitted = serializers.IntegerField()
+
+    def get_scores(self, row) -> dict[str, str]:
+        return {code: number(score) for code, score in row.scores.items() if score is not None}
+
+
+class CutOffRankingSerializer(serializers.Serializer):
+    call = serializers.CharField(source="call.identifier")
+    cut_off = serializers.IntegerField(source="cut_off.pk")
+    available_amount = serializers.DecimalField(
+        source="available", max_digits=14, decimal_places=2, help_text="left in the call now"
+    )
+    budget = serializers.DecimalField(
+        max_digits=14, decimal_places=2, help_text="what this cut-off's funding line draws on"
+    )
+    published_at = serializers.DateTimeField(source="published.published_at", allow_null=True, default=None)
+    promotion_candidate = serializers.IntegerField(
+        source="promotion_candidate.proposal.pk", allow_null=True, default=None
+    )
+    count = serializers.SerializerMethodField()
+    results = RankedProposalSerializer(source="rows", many=True)
+    pending = RankedProposalSerializer(many=True, help_text="proposals without a consensus yet")
+    withdrawn = RankedProposalSerializer(many=True, help_text="withdrawn after selection")
+
+    def get_count(self, ranking) -> int:
+        return len(ranking.rows)
+
+
+class SelectionDecisionInput(serializers.Serializer):
+    outcome = serializers.ChoiceField(choices=["selected", "reserve", "rejected"])
+    reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=4000)
+
+
+class EvaluationReasonInput(serializers.Serializer):
+    reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=4000)
+
+
+class SelectionDecisionSerializer(serializers.ModelSerializer):
+    decided_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = Decision
+        fields = [
+            "id",
+            "proposal",
+            "outcome",
+            "kind",
+            "rank",
+            "total",
+            "passed_thresholds",
+            "eu_contribution",
+            "reason",
+            "decided_by",
+            "decided_at",
+        ]
+        read_only_fields = fields
+
+
+class DecisionPublicationSerializer(serializers.Serializer):
+    cut_off = serializers.IntegerField(source="cut_off_id")
+    published_at = serializers.DateTimeField()
+    published_by = serializers.CharField(source="published_by.username")
+
+
+class EvaluationSummaryReportSerializer(serializers.ModelSerializer):
+    download_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = SummaryReport
+        fields = ["status", "sha256", "size", "rendered_at", "download_url"]
+        read_only_fields = fields
+
+    def get_download_url(self, report) -> str | None:
+        if report.status != SummaryReport.Status.READY:
+            return None
+        return f"/api/v1/proposals/{report.proposal_id}/evaluation-summary-report/"
+
+
+class ProposalOutcomeSerializer(serializers.Serializer):
+    proposal = serializers.IntegerField(source="proposal.pk")
+    status = serializers.CharField(source="proposal.status")
+    decision = SelectionDecisionSerializer()
+    total = serializers.DecimalField(max_digits=8, decimal_places=2)
+    max_total = serializers.DecimalField(max_digits=8, decimal_places=2)
+    scores = serializers.DictField(child=serializers.CharField())
+    comments = serializers.DictField(child=serializers.CharField())
+    summary_report = EvaluationSummaryReportSerializer(allow_null=True)
+
+
+# --- assignments -------------------------------------------------------------------------------------------
+
+
+@extend_schema(
+    parameters=[
+        OpenApiParameter("proposal", int, description="officers: one proposal's assignments"),
+        OpenApiParameter("cut_off", int, description="officers: one cut-off's assignments"),
+        OpenApiParameter("declaration", str, enum=Assignment.Declaration.values),
+    ],
+    responses={200: AssignmentSerializer(many=True), 400: ErrorSerializer, 401: ErrorSerializer, 403: ErrorSerializer},
+)
+class AssignmentListApi(generics.ListAPIView):
+    """Evaluators: their own assignments. Programme officers: every assignment (filter by proposal or cut-off)."""
+
+    serializer_class = AssignmentSerializer
+    filter_backends = []
+
+    def get_queryset(self):
+        user = self.request.user
+        if not (user.has_perm("calls.evaluate") or user.has_perm("calls.view_evaluation")):
+            raise PermissionDenied(ONLY_ASSIGNMENT_READERS)
+        assignments = selectors.assignment_list().visible_to(user)
+        params = self.request.query_params
+        for name, lookup in (("proposal", "proposal_id"), ("cut_off", "proposal__cut_off_id")):
+            value = params.get(name)
+            if value:
+                if not value.isdigit():
+                    raise serializers.ValidationError({name: ["A valid integer is required."]})
+                assignments = assignments.filter(**{lookup: int(value)})
+        declaration = params.get("declaration")
+        if declaration:
+            if declaration not in Assignment.Declaration.values:
+                raise serializers.ValidationError({"declaration": [f"Unknown declaration {declaration!r}."]})
+            assignments = assignments.filter(declaration=declaration)
+        return assignments.order_by("deadline", "id")
+
+
+class AssignmentDetailApi(APIView):
+    @extend_schema(responses={200: AssignmentSerializer, **ERRORS})
+    def get(self, request, pk: int):
+        return Response(AssignmentSerializer(get_assignment(request, pk)).data)
+
+
+class ProposalAssignmentsApi(APIView):
+    @extend_schema(request=AssignmentInput, responses={201: AssignmentSerializer, **ERRORS})
+    def post(self, request, pk: int):
+        """Assign an evaluator (programme officers). Detected conflicts and a second assignment are refused."""
+        check(request.user, "calls.manage_evaluation", message="Only programme officers assign evaluators.")
+        proposal = get_proposal(request, pk)
+        data = AssignmentInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        assignment = services.assignment_create(proposal=proposal, actor=request.user, **data.validated_data)
+        return Response(AssignmentSerializer(selectors.assignment_list().get(pk=assignment.pk)).data, status=201)
+
+
+class CutOffAutoAssignApi(APIView):
+    @extend_schema(request=AutoAssignInput, responses={200: AutoAssignResultSerializer, **ERRORS})
+    def post(self, request, pk: int):
+        """Give every eligible proposal of the cut-off the minimum number of evaluators, balancing their load
+        and excluding detected conflicts."""
+        cut_off = get_cut_off(request, pk)
+        data = AutoAssignInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        result = services.assignments_auto_assign(cut_off=cut_off, actor=request.user, **data.validated_data)
+        created = selectors.assignment_list().filter(pk__in=[a.pk for a in result.created]).order_by("id")
+        shortfall = [
+            {"proposal": p.pk, "reference": p.reference, "missing": missing} for p, missing in result.shortfall.items()
+        ]
+        return Response(AutoAssignResultSerializer({"created": created, "shortfall": shortfall}).data)
+
+
+class AssignmentDeclarationApi(APIView):
+    @extend_schema(request=ConflictDeclarationInput, responses={200: AssignmentSerializer, **ERRORS})
+    def post(self, request, pk: int):
+        """Declare a conflict of interest (`conflict: true`, with the reason) or none. Final once made."""
+        assignment = get_assignment(request, pk)
+        check(request.user, "calls.declare_conflict", assignment, "Only the assigned evaluator makes this declaration.")
+        data = ConflictDeclarationInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.assignment_declare(assignment=assignment, actor=request.user, **data.validated_data)
+        return Response(AssignmentSerializer(get_assignment(request, pk)).data)
+
+
+def _review_gate(request, assignment: Assignment) -> None:
+    if not is_own(request, assignment):
+        raise PermissionDenied("Only the assigned evaluator reads and writes this review.")
+    refusal = services.coi_refusal(assignment, assignment.proposal, "scoring it")
+    if refusal:
+        raise PermissionDenied(refusal)
+
+
+def is_own(request, assignment: Assignment) -> bool:
+    return request.user.has_perm("calls.view_assignment", assignment) and assignment.evaluator_id == request.user.pk
+
+
+class AssignmentReviewApi(APIView):
+    @extend_schema(responses={200: OwnReviewSerializer, **ERRORS})
+    def get(self, request, pk: int):
+        """The evaluator's own review (draft or submitted)."""
+        assignment = get_assignment(request, pk)
+        _review_gate(request, assignment)
+        review = get_object_or_404(Review.objects.prefetch_related("scores"), assignment=assignment)
+        return Response(OwnReviewSerializer(review).data)
+
+    @extend_schema(request=ReviewScoresInput, responses={200: OwnReviewSerializer, 201: OwnReviewSerializer, **ERRORS})
+    def post(self, request, pk: int):
+        """Save the scores and comments as a draft, or submit them (`submit: true`): every criterion then needs a
+        score in [0, max] on the step and a comment. A submitted review is locked."""
+        assignment = get_assignment(request, pk)
+        _review_gate(request, assignment)
+        data = ReviewScoresInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        existed = Review.objects.filter(assignment=assignment).exists()
+        review = services.review_save(assignment=assignment, actor=request.user, **data.validated_data)
+        review = Review.objects.prefetch_related("scores").get(pk=review.pk)
+        return Response(OwnReviewSerializer(review).data, status=200 if existed else 201)
+
+
+class AssignmentReviewSubmitApi(APIView):
+    @extend_schema(request=None, responses={200: OwnReviewSerializer, **ERRORS})
+    def post(self, request, pk: int):
+        """Submit the saved draft."""
+        assignment = get_assignment(request, pk)
+        _review_gate(request, assignment)
+        review = services.review_submit(assignment=assignment, actor=request.user)
+        return Response(OwnReviewSerializer(Review.objects.prefetch_related("scores").get(pk=review.pk)).data)
+
+
+class ProposalReviewsApi(APIView):
+    @extend_schema(responses={200: IndividualReviewSerializer(many=True), **ERRORS})
+    def get(self, request, pk: int):
+        """The submitted individual reviews. Blind: an evaluator sees the others' only once the consensus is
+        recorded (and their own review submitted)."""
+        proposal = get_proposal(request, pk)
+        check(
+            request.user,
+            "calls.view_reviews",
+            proposal,
+            "Individual reviews stay blind until the consensus: you see only your own review before it.",
+        )
+        return Response(
+            IndividualReviewSerializer(individual_reviews(user=request.user, proposal=proposal), many=True).data
+        )
+
+
+# --- consensus ---------------------------------------------------------------------------------------------
+
+
+class ProposalConsensusApi(APIView):
+    @extend_schema(responses={200: ConsensusReportSerializer, **ERRORS})
+    def get(self, request, pk: int):
+        """The consensus so far and the spread of the individual scores (flagged above 2 points)."""
+        check(request.user, "calls.view_evaluation", message=ONLY_OFFICERS)
+        proposal = get_proposal(request, pk)
+        return Response(ConsensusReportSerializer(consensus_data(proposal=proposal)).data)
+
+    @extend_schema(request=ConsensusScoresInput, responses={200: ConsensusReportSerializer, **ERRORS})
+    def post(self, request, pk: int):
+        """Record the consensus scores and comments (needs the scheme's minimum of submitted reviews)."""
+        check(request.user, "calls.manage_evaluation", message="Only programme officers record the consensus.")
+        proposal = get_proposal(request, pk)
+        data = ConsensusScoresInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.consensus_record(proposal=proposal, actor=request.user, **data.validated_data)
+        return Response(ConsensusReportSerializer(consensus_data(proposal=proposal)).data)
+
+
+# --- ranking and decisions ---------------------------------------------------------------------------------
+
+
+def _money(value) -> str | None:
+    return None if value is None else str(value.quantize(CENT))
+
+
+def _ranked(row: selectors.RankedProposal) -> dict:
+    proposal = row.proposal
+    return {
+        "proposal": proposal.pk,
+        "reference": proposal.reference,
+        "acronym": proposal.acronym,
+        "applicant": proposal.organisation.short_name,
+        "status": proposal.status,
+        "rank": row.rank,
+        "total": _money(row.total),
+        "scores": {code: number(score) for code, score in row.scores.items() if score is not None},
+        "passed_thresholds": row.passed,
+        "funding": row.funding,
+        "eu_contribution": _money(row.eu_contribution),
+        "reviews_submitted": row.reviews_submitted,
+    }
+
+
+def ranking_data(ranking: selectors.Ranking) -> dict:
+    """The body `CutOffRankingSerializer` describes, built directly: a ranking has thousands of rows."""
+    return {
+        "call": ranking.call.identifier,
+        "cut_off": ranking.cut_off.pk,
+        "available_amount": _money(ranking.available),
+        "budget": _money(ranking.budget),
+        "published_at": ranking.published.published_at if ranking.published else None,
+        "promotion_candidate": ranking.promotion_candidate.proposal.pk if ranking.promotion_candidate else None,
+        "count": len(ranking.rows),
+        "results": [_ranked(row) for row in ranking.rows],
+        "pending": [_ranked(row) for row in ranking.pending],
+        "withdrawn": [_ranked(row) for row in ranking.withdrawn],
+    }
+
+
+class CallRankingApi(APIView):
+    @extend_schema(
+        parameters=[OpenApiParameter("cut_off", int, required=True, description="the cut-off to rank")],
+        responses={200: CutOffRankingSerializer, **ERRORS},
+    )
+    def get(self, request, pk: int):
+        """The ranking of a cut-off by weighted consensus total, with the funding line and the reserve list."""
+        check(request.user, "calls.view_evaluation", message=ONLY_OFFICERS)
+        call = get_object_or_404(Call.objects.all(), pk=pk)
+        value = request.query_params.get("cut_off", "")
+        if not value.isdigit():
+            raise serializers.ValidationError({"cut_off": ["Give the cut-off to rank: ?cut_off=<id>."]})
+        cut_off = get_object_or_404(CutOff.objects.filter(call=call), pk=int(value))
+        ranking = selectors.cut_off_ranking(cut_off=cut_off, call=call)
+        return Response(ranking_data(ranking))
+
+
+class ProposalDecisionApi(APIView):
+    @extend_schema(request=SelectionDecisionInput, responses={200: SelectionDecisionSerializer, **ERRORS})
+    def post(self, request, pk: int):
+        """Record the decision on one proposal before publication. A selection must fit the money available."""
+        check(request.user, "calls.manage_evaluation", message="Only programme officers record decisions.")
+        proposal = get_proposal(request, pk)
+        data = SelectionDecisionInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        decision = services.decision_record(proposal=proposal, actor=request.user, **data.validated_data)
+        return Response(SelectionDecisionSerializer(decision).data)
+
+
+class CutOffDecisionsConfirmApi(APIView):
+    @extend_schema(request=None, responses={200: SelectionDecisionSerializer(many=True), **ERRORS})
+    def post(self, request, pk: int):
+        """Record the proposed outcome of every ranked proposal: above the line selected, reserve list, rejected."""
+        cut_off = get_cut_off(request, pk)
+        decisions = services.decisions_confirm(cut_off=cut_off, actor=request.user)
+        return Response(SelectionDecisionSerializer(decisions, many=True).data)
+
+
+class CutOffDecisionsPublishApi(APIView):
+    @extend_schema(request=None, responses={200: DecisionPublicationSerializer, **ERRORS})
+    def post(self, request, pk: int):
+        """Publish the decisions: the applicants are told and the evaluation summary reports are rendered."""
+        cut_off = get_cut_off(request, pk)
+        publication = services.decisions_publish(cut_off=cut_off, actor=request.user)
+        return Response(DecisionPublicationSerializer(publication).data)
+
+
+class ProposalPromotionApi(APIView):
+    @extend_schema(request=EvaluationReasonInput, responses={200: SelectionDecisionSerializer, **ERRORS})
+    def post(self, request, pk: int):
+        """Promote the first reserve proposal that fits the money available."""
+        check(request.user, "calls.manage_evaluation", message="Only programme officers promote reserve proposals.")
+        proposal = get_proposal(request, pk)
+        data = EvaluationReasonInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        decision = services.reserve_promote(proposal=proposal, actor=request.user, **data.validated_data)
+        return Response(SelectionDecisionSerializer(decision).data)
+
+
+class ProposalSelectionWithdrawalApi(APIView):
+    @extend_schema(request=EvaluationReasonInput, responses={200: SelectionDecisionSerializer, **ERRORS})
+    def post(self, request, pk: int):
+        """A selected proposal withdraws from the selection (its applicant, or a programme officer recording it)."""
+        proposal = get_proposal(request, pk)
+        check(
+            request.user,
+            "calls.withdraw_selection",
+            proposal,
+            "Only the applicant or a programme officer withdraws a selected proposal.",
+        )
+        data = EvaluationReasonInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        decision = services.selection_withdraw(proposal=proposal, actor=request.user, **data.validated_data)
+        return Response(SelectionDecisionSerializer(decision).data)
+
+
+# --- outcome and summary report ----------------------------------------------------------------------------
+
+
+def outcome_data(proposal: Proposal) -> dict:
+    proposal = selectors.proposal_for_consensus(pk=proposal.pk, queryset=Proposal.objects.all())
+    consensus = proposal.consensus
+    scheme = scheme_from_data(consensus.scheme)
+    scores = list(consensus.scores.all())
+    return {
+        "proposal": proposal,
+        "decision": selectors.latest_decision(proposal=proposal),
+        "total": consensus.total,
+        "max_total": scheme.max_total,
+        "scores": {s.criterion: number(s.score) for s in scores},
+        "comments": {s.criterion: s.comment for s in scores},
+        "summary_report": SummaryReport.objects.filter(proposal=proposal).first(),
+    }
+
+
+NOT_PUBLISHED = "The outcome of this proposal is shown to its applicant once the decisions are published."
+
+
+class ProposalOutcomeApi(APIView):
+    @extend_schema(responses={200: ProposalOutcomeSerializer, **ERRORS})
+    def get(self, request, pk: int):
+        """The published outcome: decision, consensus scores and comments, the summary report's state."""
+        proposal = get_proposal(request, pk)
+        check(request.user, "calls.view_outcome", proposal, NOT_PUBLISHED)
+        if not hasattr(proposal, "consensus") or not proposal.decisions.exists():
+            raise Http404
+        return Response(ProposalOutcomeSerializer(outcome_data(proposal)).data)
+
+
+class ProposalSummaryReportApi(APIView):
+    @extend_schema(responses={(200, "application/pdf"): OpenApiTypes.BINARY, **ERRORS})
+    def get(self, request, pk: int):
+        """The Evaluation Summary Report (PDF), for the applicant once the decision is published."""
+        proposal = get_proposal(request, pk)
+        check(
+            request.user,
+            "calls.download_summary_report",
+            proposal,
+            "The evaluation summary report is for the applicant, once the decision is published.",
+        )
+        return summary_report_response(report=ready_summary_report(proposal=proposal))

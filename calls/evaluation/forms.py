@@ -1,0 +1,120 @@
+"""Forms of the evaluation pages. They only parse; the services check the programme's rules."""
+
+from django import forms
+
+from calls.evaluation.scheme import Scheme, number
+from calls.evaluation.selectors import evaluators
+from calls.models import Decision, Proposal
+
+
+class ConflictDeclarationForm(forms.Form):
+    declaration = forms.ChoiceField(
+        choices=[
+            ("no_conflict", "I have no conflict of interest with this proposal"),
+            ("conflict", "I have a conflict of interest with this proposal"),
+        ],
+        widget=forms.RadioSelect,
+        label="Declaration",
+    )
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,
+        max_length=4000,
+        label="Reason (for a conflict)",
+        help_text="For example: a working relationship with the applicant or a consortium member in the last three "
+        "years, a financial interest, a family tie.",
+    )
+
+
+class ScoresForm(forms.Form):
+    """One score and one comment per criterion of the call's scheme."""
+
+    def __init__(self, *args, scheme: Scheme, scores: dict | None = None, comments: dict | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.scheme = scheme
+        scores, comments = scores or {}, comments or {}
+        for c in scheme.criteria:
+            self.fields[f"score_{c.code}"] = forms.CharField(
+                required=False,
+                label=f"{c.name} score",
+                initial=scores.get(c.code, ""),
+                help_text=f"0 to {number(c.max)} in steps of {number(c.step)}; threshold {number(c.threshold)}",
+                widget=forms.NumberInput(
+                    attrs={
+                        "min": "0",
+                        "max": number(c.max),
+                        "step": number(c.step),
+                        "inputmode": "decimal",
+                        "data-criterion": c.code,
+                        "data-weight": number(c.weight),
+                        "data-threshold": number(c.threshold),
+                    }
+                ),
+            )
+            self.fields[f"comment_{c.code}"] = forms.CharField(
+                required=False,
+                label=f"{c.name} comment",
+                initial=comments.get(c.code, ""),
+                max_length=20000,
+                widget=forms.Textarea(attrs={"rows": 5}),
+            )
+
+    def criteria(self):
+        for c in self.scheme.criteria:
+            yield {"criterion": c, "score": self[f"score_{c.code}"], "comment": self[f"comment_{c.code}"]}
+
+    def values(self) -> tuple[dict, dict]:
+        data = self.cleaned_data
+        scores = {c.code: data.get(f"score_{c.code}", "").strip() for c in self.scheme.criteria}
+        comments = {c.code: data.get(f"comment_{c.code}", "") for c in self.scheme.criteria}
+        return {k: v for k, v in scores.items() if v}, comments
+
+    def add_service_errors(self, errors: dict) -> None:
+        """Attach a refusal's per-criterion errors (`scores.<code>`, `comments.<code>`) to the fields."""
+        for key, messages in errors.items():
+            kind, _, code = key.partition(".")
+            name = f"{'score' if kind == 'scores' else 'comment'}_{code}"
+            for message in messages:
+                self.add_error(name if name in self.fields else None, message)
+
+
+class AssignForm(forms.Form):
+    proposal = forms.ModelChoiceField(queryset=Proposal.objects.none())
+    evaluator = forms.ModelChoiceField(queryset=evaluators())
+    deadline = forms.DateTimeField(
+        required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        help_text="Europe/Luxembourg time; three weeks from now when left empty.",
+    )
+
+    def __init__(self, *args, proposals, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["proposal"].queryset = proposals
+        self.fields["proposal"].label_from_instance = lambda p: f"{p.reference} {p.acronym}"
+        self.fields["evaluator"].label_from_instance = lambda u: (
+            f"{u.display_name}{f' ({u.organisation.short_name})' if u.organisation_id else ''}"
+        )
+
+
+class AutoAssignForm(forms.Form):
+    deadline = forms.DateTimeField(
+        required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        label="Review deadline",
+        help_text="Europe/Luxembourg time; three weeks from now when left empty.",
+    )
+
+
+class DecisionForm(forms.Form):
+    outcome = forms.ChoiceField(
+        choices=[
+            (Decision.Outcome.SELECTED, "Selected"),
+            (Decision.Outcome.RESERVE, "Reserve list"),
+            (Decision.Outcome.REJECTED, "Rejected"),
+        ]
+    )
+    reason = forms.CharField(required=False, max_length=4000)
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(required=False, max_length=4000, widget=forms.Textarea(attrs={"rows": 2}))

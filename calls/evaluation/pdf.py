@@ -1,0 +1,52 @@
+"""The Evaluation Summary Report: HTML from templates/evaluation/summary_report.html, PDF by WeasyPrint."""
+
+from django.conf import settings
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from calls.evaluation.scheme import scheme_from_data, tidy
+from calls.models import ConsortiumMember, SummaryReport
+
+
+def summary_report_context(*, report: SummaryReport) -> dict:
+    proposal = report.proposal
+    consensus = proposal.consensus
+    scheme = scheme_from_data(consensus.scheme)
+    recorded = {s.criterion: s for s in consensus.scores.all()}
+    criteria = [
+        {
+            "name": c.name,
+            "score": tidy(recorded[c.code].score),
+            "max": tidy(c.max),
+            "threshold": tidy(c.threshold),
+            "weight": tidy(c.weight),
+            "passed": recorded[c.code].score >= c.threshold,
+            "comment": recorded[c.code].comment,
+        }
+        for c in scheme.criteria
+    ]
+    return {
+        "proposal": proposal,
+        "call": proposal.call,
+        "cut_off": proposal.cut_off,
+        "members": ConsortiumMember.objects.filter(proposal=proposal).select_related("organisation"),
+        "consensus": consensus,
+        "scheme": scheme,
+        "criteria": criteria,
+        "decision": report.decision,
+        "total": tidy(consensus.total),
+        "max_total": tidy(scheme.max_total),
+        "overall_threshold": tidy(scheme.overall_threshold),
+        "failed": scheme.failed_thresholds({code: s.score for code, s in recorded.items()}),
+        "issued_on": timezone.localdate(),
+    }
+
+
+def summary_report_html(*, report: SummaryReport) -> str:
+    return render_to_string("evaluation/summary_report.html", summary_report_context(report=report))
+
+
+def summary_report_pdf(*, report: SummaryReport) -> bytes:
+    from weasyprint import HTML
+
+    return HTML(string=summary_report_html(report=report), base_url=str(settings.BASE_DIR)).write_pdf()

@@ -1,0 +1,50 @@
+"""Pages of the evaluation and selection. Registers the navigation entries and the evaluator's dashboard panel."""
+
+from django.urls import path
+
+from calls.evaluation import views
+from eurohpc.models import Role
+from eurohpc.navigation import NavEntry, register
+from eurohpc.views import DASHBOARD_CONTEXT
+
+register(NavEntry("My evaluations", "evaluation-assignments", perm="calls.evaluate"), before="audit-list")
+register(NavEntry("Evaluation", "evaluation-cut-offs", perm="calls.view_evaluation"), before="audit-list")
+if views.evaluator_dashboard_context not in DASHBOARD_CONTEXT[Role.EVALUATOR]:
+    DASHBOARD_CONTEXT[Role.EVALUATOR].append(views.evaluator_dashboard_context)
+
+urlpatterns = [
+    # evaluator
+    path("evaluation/", views.evaluator_assignments, name="evaluation-assignments"),
+    path("evaluation/assignments/<int:pk>/", views.assignment_page, name="evaluation-assignment"),
+    path("evaluation/assignments/<int:pk>/declaration/", views.assignment_declare, name="evaluation-declare"),
+    path("evaluation/assignments/<int:pk>/review/", views.assignment_review, name="evaluation-review"),
+    path(
+        "evaluation/assignments/<int:pk>/documents/<int:document_id>/",
+        views.assignment_document,
+        name="evaluation-document",
+    ),
+    # programme officer
+    path("officer/evaluation/", views.cut_off_list, name="evaluation-cut-offs"),
+    path("officer/evaluation/cut-offs/<int:pk>/assignments/", views.assignment_board, name="evaluation-board"),
+    path("officer/evaluation/cut-offs/<int:pk>/assignments/add/", views.assignment_add, name="evaluation-assign"),
+    path("officer/evaluation/cut-offs/<int:pk>/auto-assign/", views.auto_assign, name="evaluation-auto-assign"),
+    path("officer/evaluation/cut-offs/<int:pk>/ranking/", views.ranking_page, name="evaluation-ranking"),
+    path("officer/evaluation/cut-offs/<int:pk>/confirm/", views.decisions_confirm, name="evaluation-confirm"),
+    path("officer/evaluation/cut-offs/<int:pk>/publish/", views.decisions_publish, name="evaluation-publish"),
+    path("officer/evaluation/proposals/<int:pk>/consensus/", views.consensus_page, name="evaluation-consensus"),
+    path("officer/evaluation/proposals/<int:pk>/decision/", views.decision_record, name="evaluation-decision"),
+    path("officer/evaluation/proposals/<int:pk>/promote/", views.reserve_promote, name="evaluation-promote"),
+    path(
+        "officer/evaluation/proposals/<int:pk>/summary-report/retry/",
+        views.summary_report_retry,
+        name="evaluation-report-retry",
+    ),
+    # applicant
+    path("proposals/<int:pk>/outcome/", views.outcome_page, name="proposal-outcome"),
+    path("proposals/<int:pk>/outcome/withdraw/", views.selection_withdraw, name="proposal-selection-withdraw"),
+    path(
+        "proposals/<int:pk>/evaluation-summary-report.pdf",
+        views.summary_report_download,
+        name="proposal-summary-report",
+    ),
+]
