@@ -1,0 +1,242 @@
+"""Reads of the hosting app: quota positions, allocations with usage and forecast, dashboards.
+
+Usage is read from the per-allocation daily aggregates, never from the job rows, so the pages cost the same
+number of queries with a hundred jobs or millions.
+"""
+
+import math
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+from django.db.models import (
+    DecimalField,
+    ExpressionWrapper,
+    F,
+    Func,
+    Max,
+    OuterRef,
+    Prefetch,
+    QuerySet,
+    Subquery,
+    Value,
+)
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from hosting.models import (
+    Allocation,
+    AllocationAlert,
+    AllocationPeriod,
+    HostingAgreement,
+    Machine,
+    Partition,
+    PartitionQuota,
+    UsageDaily,
+    UsageImport,
+    UserProject,
+)
+
+RECENT_DAYS = 14
+ZERO = Decimal("0")
+_QUANTITY = DecimalField(max_digits=20, decimal_places=4)
+
+
+def _sum(queryset: QuerySet, field: str) -> Coalesce:
+    """SUM(field) of `queryset` as a scalar subquery (0 when empty)."""
+    total = queryset.order_by().annotate(_total=Func(F(field), function="SUM", output_field=_QUANTITY))
+    return Coalesce(Subquery(total.values("_total")[:1]), Value(ZERO), output_field=_QUANTITY)
+
+
+@dataclass(frozen=True)
+class Forecast:
+    """When an allocation runs out at its recent burn rate."""
+
+    exhausted: bool
+    runs_out_on: date | None
+    daily_rate: Decimal
+    window_days: int = RECENT_DAYS
+
+    @property
+    def idle(self) -> bool:
+        return not self.exhausted and self.runs_out_on is None
+
+
+def burn_forecast(*, amount: Decimal, used: Decimal, recent: Decimal, as_of: date, days: int = RECENT_DAYS) -> Forecast:
+    """Linear forecast: the remaining amount divided by the average daily use of the last `days` days.
+
+    `recent` is the use in the `days` days ending on `as_of` (both included).
+    """
+    rate = (Decimal(recent) / days).quantize(Decimal("0.0001"))
+    if used >= amount:
+        return Forecast(True, None, rate, days)
+    if rate <= 0:
+        return Forecast(False, None, rate, days)
+    days_left = math.ceil((amount - used) / (Decimal(recent) / days))
+    if days_left > 36500:
+        return Forecast(False, None, rate, days)
+    return Forecast(False, as_of + timedelta(days=days_left), rate, days)
+
+
+def allocations_with_usage(allocations: QuerySet[Allocation], *, as_of: date | None = None) -> QuerySet[Allocation]:
+    """Annotate `used`, `recent` (the last 14 days up to `as_of`) and `last_usage_day`."""
+    as_of = as_of or timezone.localdate()
+    daily = UsageDaily.objects.filter(allocation=OuterRef("pk"))
+    recent = daily.filter(day__gt=as_of - timedelta(days=RECENT_DAYS), day__lte=as_of)
+    return allocations.annotate(
+        used=_sum(daily, "amount"),
+        recent=_sum(recent, "amount"),
+        last_usage_day=Subquery(daily.order_by().values("allocation").annotate(m=Max("day")).values("m")[:1]),
+    )
+
+
+def allocation_queryset(
+    *,
+    user,
+    machine: Machine | None = None,
+    period: AllocationPeriod | None = None,
+    project: UserProject | None = None,
+    current_on: date | None = None,
+    as_of: date | None = None,
+) -> QuerySet[Allocation]:
+    """The allocations `user` may see, annotated with usage; one query for any number of rows.
+
+    `current_on` keeps the allocations of the periods containing that day.
+    """
+    allocations = Allocation.objects.visible_to(user)
+    if current_on is not None:
+        allocations = allocations.filter(period__start__lte=current_on, period__end__gte=current_on)
+    if machine is not None:
+        allocations = allocations.filter(partition__machine=machine)
+    if period is not None:
+        allocations = allocations.filter(period=period)
+    if project is not None:
+        allocations = allocations.filter(project=project)
+    return (
+        allocations_with_usage(allocations, as_of=as_of)
+        .select_related("project", "partition__machine", "period")
+        .order_by("partition__machine__name", "-period__start", "partition__name", "project__code", "pk")
+    )
+
+
+def allocation_list(*, user, as_of: date | None = None, **filters) -> list[Allocation]:
+    """`allocation_queryset` with share used and forecast on each row."""
+    as_of = as_of or timezone.localdate()
+    return [decorate_allocation(a, as_of=as_of) for a in allocation_queryset(user=user, as_of=as_of, **filters)]
+
+
+def decorate_allocation(allocation: Allocation, *, as_of: date) -> Allocation:
+    allocation.remaining = allocation.amount - allocation.used
+    allocation.used_percent = (allocation.used * 100 / allocation.amount).quantize(Decimal("0.1"))
+    allocation.forecast = burn_forecast(
+        amount=allocation.amount, used=allocation.used, recent=allocation.recent, as_of=as_of
+    )
+    allocation.runs_out_before_period_end = bool(
+        allocation.forecast.runs_out_on and allocation.forecast.runs_out_on <= allocation.period.end
+    )
+    return allocation
+
+
+def quota_positions(*, periods: QuerySet[AllocationPeriod] | list[AllocationPeriod]) -> list[PartitionQuota]:
+    """Per partition and period: capacity, Union quota, allocated, used, remaining; one query."""
+    same = {"partition": OuterRef("partition_id"), "period": OuterRef("period_id")}
+    allocated = _sum(Allocation.objects.filter(**same), "amount")
+    industry = _sum(Allocation.objects.filter(**same, project__user_type=UserProject.UserType.INDUSTRY), "amount")
+    used = _sum(
+        UsageDaily.objects.filter(
+            allocation__partition=OuterRef("partition_id"), allocation__period=OuterRef("period_id")
+        ),
+        "amount",
+    )
+    rows = list(
+        PartitionQuota.objects.filter(period__in=periods)
+        .select_related("partition", "period")
+        .annotate(allocated=allocated, industry_allocated=industry, used=used)
+        .annotate(remaining=ExpressionWrapper(F("union_quota") - F("allocated"), output_field=_QUANTITY))
+        .order_by("-period__start", "partition__name")
+    )
+    for row in rows:
+        row.allocated_percent = _percent(row.allocated, row.union_quota)
+        row.used_percent = _percent(row.used, row.union_quota)
+        row.unit_label = row.partition.get_accounting_unit_display()
+    return rows
+
+
+def _percent(part: Decimal, whole: Decimal) -> Decimal:
+    return (Decimal(part) * 100 / whole).quantize(Decimal("0.1")) if whole else ZERO
+
+
+def period_current(*, machine: Machine, on: date | None = None) -> AllocationPeriod | None:
+    on = on or timezone.localdate()
+    return AllocationPeriod.objects.filter(machine=machine, start__lte=on, end__gte=on).first()
+
+
+def _agreement_share(on: date) -> Subquery:
+    return Subquery(
+        HostingAgreement.objects.filter(machine=OuterRef("pk"), effective_from__lte=on)
+        .order_by("-effective_from")
+        .values("union_access_share")[:1]
+    )
+
+
+def machine_list(*, user, on: date | None = None) -> QuerySet[Machine]:
+    """Machines `user` may see, with partitions and the Union access share in force; two queries."""
+    on = on or timezone.localdate()
+    return (
+        Machine.objects.visible_to(user)
+        .select_related("hosting_entity")
+        .prefetch_related(Prefetch("partitions", queryset=Partition.objects.order_by("name")))
+        .annotate(union_access_share=_agreement_share(on))
+        .order_by("name")
+    )
+
+
+@dataclass
+class PeriodBlock:
+    period: AllocationPeriod
+    positions: list
+    is_current: bool
+
+
+def machine_quota_overview(*, machine: Machine, on: date | None = None) -> list[PeriodBlock]:
+    """Every period of the machine with its partitions' positions, newest first; two queries."""
+    on = on or timezone.localdate()
+    periods = list(AllocationPeriod.objects.filter(machine=machine).select_related("agreement").order_by("-start"))
+    positions = quota_positions(periods=periods) if periods else []
+    by_period: dict[int, list] = {p.pk: [] for p in periods}
+    for row in positions:
+        by_period[row.period_id].append(row)
+    return [PeriodBlock(p, by_period[p.pk], p.start <= on <= p.end) for p in periods]
+
+
+def project_list(*, user) -> QuerySet[UserProject]:
+    return UserProject.objects.visible_to(user).select_related("pi", "organisation").order_by("-created_at", "code")
+
+
+def usage_import_list(*, machine: Machine, limit: int = 20) -> list[UsageImport]:
+    return list(UsageImport.objects.filter(machine=machine).select_related("uploaded_by")[:limit])
+
+
+def alert_list(*, user, limit: int = 10) -> list[AllocationAlert]:
+    visible = Allocation.objects.visible_to(user).values("pk")
+    return list(
+        AllocationAlert.objects.filter(allocation__in=Subquery(visible))
+        .select_related("allocation__project", "allocation__partition__machine", "allocation__period")
+        .order_by("-created_at", "-threshold")[:limit]
+    )
+
+
+def operator_overview(*, user, on: date | None = None) -> list[dict]:
+    """For a hosting operator: each own machine with its current period's positions; three queries."""
+    on = on or timezone.localdate()
+    machines = list(Machine.objects.visible_to(user).order_by("name"))
+    periods = list(
+        AllocationPeriod.objects.filter(machine__in=machines, start__lte=on, end__gte=on).select_related("agreement")
+    )
+    positions = quota_positions(periods=periods) if periods else []
+    by_machine = {m.pk: {"machine": m, "period": None, "positions": []} for m in machines}
+    for period in periods:
+        by_machine[period.machine_id]["period"] = period
+    for row in positions:
+        by_machine[row.period.machine_id]["positions"].append(row)
+    return list(by_machine.values())

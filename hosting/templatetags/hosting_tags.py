@@ -1,0 +1,39 @@
+"""Filters of the hosting pages: quantities, shares and bar widths."""
+
+from decimal import Decimal
+
+from django import template
+
+from hosting.formatting import UNIT_LABELS, pct, qty
+
+register = template.Library()
+
+
+@register.filter(name="qty")
+def qty_filter(value, places: int = 2) -> str:
+    """1234567.5 -> 1,234,567.50"""
+    if value in (None, ""):
+        return "—"
+    return qty(Decimal(value), int(places))
+
+
+@register.filter(name="share")
+def share_filter(value) -> str:
+    """0.35 -> 35%"""
+    if value in (None, ""):
+        return "—"
+    return pct(Decimal(value))
+
+
+@register.filter
+def unit_label(value: str) -> str:
+    return UNIT_LABELS.get(value, value)
+
+
+@register.filter
+def bar(value) -> str:
+    """A percentage clamped to 0..100, as an SVG width ("42.5")."""
+    if value in (None, ""):
+        return "0"
+    number = min(max(Decimal(value), Decimal(0)), Decimal(100))
+    return f"{number.quantize(Decimal('0.1'))}"

@@ -1,0 +1,362 @@
+"""Pages of machines, quotas, projects, allocations and usage imports: parse, call a service or selector, render.
+
+Refusals keep their 4xx status: 403 for a role that may not act, 404 for another organisation's machine,
+400/409 with the rule's message for a refused write.
+"""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from eurohpc.errors import DomainError
+from hosting import selectors, services
+from hosting.forms import (
+    AllocationForm,
+    HostingAgreementForm,
+    MachineForm,
+    PartitionForm,
+    PeriodForm,
+    ProjectForm,
+    UsageUploadForm,
+)
+from hosting.models import AllocationPeriod, Machine, UsageImport, UserProject
+from hosting.sacct import UsageFileError
+
+PAGE_SIZE = 50
+
+
+def _require(request, perm: str, obj=None, message: str = "") -> None:
+    if not request.user.has_perm(perm, obj):
+        raise PermissionDenied(message or "You do not have permission to do this.")
+
+
+def _refused(request, exc: DomainError, template: str, context: dict):
+    messages.error(request, exc.message)
+    return render(request, template, context, status=exc.status_code)
+
+
+def _machine(request, pk: int) -> Machine:
+    """A machine the user may see; another hosting entity's machine is 404 for an operator."""
+    return get_object_or_404(Machine.objects.visible_to(request.user).select_related("hosting_entity"), pk=pk)
+
+
+# --- machines and quotas --------------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def machine_list(request):
+    _require(request, "hosting.view_machine_list", message="Only officers and hosting operators see machines.")
+    machines = list(selectors.machine_list(user=request.user))
+    context = {"machines": machines, "can_manage": request.user.has_perm("hosting.manage_machine")}
+    return render(request, "hosting/machine_list.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def machine_new(request):
+    _require(request, "hosting.manage_machine", message="Only programme officers record machines.")
+    form = MachineForm(request.POST or None)
+    if request.method == "POST":
+        if not form.is_valid():
+            return render(request, "hosting/machine_form.html", {"form": form}, status=400)
+        try:
+            machine = services.machine_create(actor=request.user, **form.cleaned_data)
+        except DomainError as exc:
+            return _refused(request, exc, "hosting/machine_form.html", {"form": form})
+        messages.success(request, f"{machine.name} recorded. Next: its partitions and hosting agreement.")
+        return redirect("hosting:machine-detail", pk=machine.pk)
+    return render(request, "hosting/machine_form.html", {"form": form})
+
+
+def _machine_context(request, machine: Machine, **extra) -> dict:
+    today = timezone.localdate()
+    blocks = selectors.machine_quota_overview(machine=machine, on=today)
+    selected = None
+    wanted = request.GET.get("period")
+    if wanted and wanted.isdigit():
+        selected = next((b for b in blocks if b.period.pk == int(wanted)), None)
+    if selected is None:
+        selected = next((b for b in blocks if b.is_current), blocks[0] if blocks else None)
+    allocations = (
+        selectors.allocation_list(user=request.user, machine=machine, period=selected.period, as_of=today)
+        if selected
+        else []
+    )
+    agreements = list(machine.agreements.order_by("-effective_from"))
+    context = {
+        "machine": machine,
+        "partitions": list(machine.partitions.order_by("name")),
+        "agreements": agreements,
+        "agreement": next((a for a in agreements if a.effective_from <= today), None),
+        "blocks": blocks,
+        "selected": selected,
+        "allocations": allocations,
+        "can_manage": request.user.has_perm("hosting.manage_machine", machine),
+        "can_import": request.user.has_perm("hosting.import_usage", machine),
+        "agreement_form": HostingAgreementForm(machine=machine),
+        "period_form": PeriodForm(),
+        "partition_form": PartitionForm(),
+    }
+    context.update(extra)
+    return context
+
+
+@login_required
+@require_GET
+def machine_detail(request, pk: int):
+    _require(request, "hosting.view_machine_list", message="Only officers and hosting operators see machines.")
+    machine = _machine(request, pk)
+    return render(request, "hosting/machine_detail.html", _machine_context(request, machine))
+
+
+@login_required
+@require_POST
+def machine_agreement_new(request, pk: int):
+    _require(request, "hosting.manage_machine", message="Only programme officers record hosting agreements.")
+    machine = _machine(request, pk)
+    form = HostingAgreementForm(request.POST, machine=machine)
+    if not form.is_valid():
+        return render(
+            request, "hosting/machine_detail.html", _machine_context(request, machine, agreement_form=form), status=400
+        )
+    try:
+        agreement = services.hosting_agreement_create(machine=machine, actor=request.user, **form.cleaned_data)
+    except DomainError as exc:
+        return _refused(
+            request, exc, "hosting/machine_detail.html", _machine_context(request, machine, agreement_form=form)
+        )
+    messages.success(request, f"Hosting agreement recorded: Union access share {agreement.union_access_share:.2%}.")
+    return redirect("hosting:machine-detail", pk=machine.pk)
+
+
+@login_required
+@require_POST
+def machine_partition_new(request, pk: int):
+    _require(request, "hosting.manage_machine", message="Only programme officers record partitions.")
+    machine = _machine(request, pk)
+    form = PartitionForm(request.POST)
+    if not form.is_valid():
+        return render(
+            request, "hosting/machine_detail.html", _machine_context(request, machine, partition_form=form), status=400
+        )
+    data = {**form.cleaned_data, "accounting_unit": form.cleaned_data["accounting_unit"] or None}
+    try:
+        partition = services.partition_create(machine=machine, actor=request.user, **data)
+    except DomainError as exc:
+        return _refused(
+            request, exc, "hosting/machine_detail.html", _machine_context(request, machine, partition_form=form)
+        )
+    messages.success(request, f"Partition {partition.name} recorded, with its quota in every period.")
+    return redirect("hosting:machine-detail", pk=machine.pk)
+
+
+@login_required
+@require_POST
+def machine_period_new(request, pk: int):
+    _require(request, "hosting.manage_machine", message="Only programme officers open allocation periods.")
+    machine = _machine(request, pk)
+    form = PeriodForm(request.POST)
+    if not form.is_valid():
+        return render(
+            request, "hosting/machine_detail.html", _machine_context(request, machine, period_form=form), status=400
+        )
+    try:
+        period = services.period_create(machine=machine, actor=request.user, **form.cleaned_data)
+    except DomainError as exc:
+        return _refused(
+            request, exc, "hosting/machine_detail.html", _machine_context(request, machine, period_form=form)
+        )
+    messages.success(request, f"Allocation period {period.name} opened.")
+    return redirect(f"{machine_url(machine)}?period={period.pk}")
+
+
+def machine_url(machine: Machine) -> str:
+    return reverse("hosting:machine-detail", args=[machine.pk])
+
+
+@login_required
+@require_GET
+def operator_quota(request):
+    _require(request, "hosting.view_operator_quota", message="Only hosting operators have a quota view.")
+    today = timezone.localdate()
+    return render(
+        request,
+        "hosting/operator_quota.html",
+        {
+            "overview": selectors.operator_overview(user=request.user, on=today),
+            "allocations": selectors.allocation_list(user=request.user, as_of=today, current_on=today),
+            "alerts": selectors.alert_list(user=request.user),
+        },
+    )
+
+
+# --- usage imports ------------------------------------------------------------------------------------
+
+
+def _upload_context(machine: Machine, form, result=None) -> dict:
+    return {"machine": machine, "form": form, "result": result, "imports": selectors.usage_import_list(machine=machine)}
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def usage_upload(request, pk: int):
+    _require(request, "hosting.import_usage", message="Only the hosting operators of a machine upload its Slurm usage.")
+    machine = _machine(request, pk)
+    _require(
+        request,
+        "hosting.import_usage",
+        machine,
+        message="Only the hosting operators of a machine upload its Slurm usage.",
+    )
+    form = UsageUploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST":
+        if not form.is_valid():
+            return render(request, "hosting/usage_upload.html", _upload_context(machine, form), status=400)
+        upload = form.cleaned_data["file"]
+        try:
+            usage_import = services.usage_import_submit(
+                machine=machine,
+                stream=upload.file,
+                file_name=upload.name,
+                source=UsageImport.Source.UPLOAD,
+                actor=request.user,
+            )
+        except UsageFileError as exc:
+            context = _upload_context(machine, form)
+            context["refusal"] = exc
+            return _refused(request, exc, "hosting/usage_upload.html", context)
+        except DomainError as exc:
+            return _refused(request, exc, "hosting/usage_upload.html", _upload_context(machine, form))
+        if usage_import.status == UsageImport.Status.QUEUED:
+            messages.info(
+                request,
+                "The file is large: it is being imported in the background. This page shows the "
+                "counts when it is done.",
+            )
+        else:
+            messages.success(request, f"Imported {usage_import.imported} job(s) from {usage_import.file_name}.")
+        return redirect("hosting:usage-import-detail", pk=machine.pk, import_id=usage_import.pk)
+    return render(request, "hosting/usage_upload.html", _upload_context(machine, form))
+
+
+@login_required
+@require_GET
+def usage_import_detail(request, pk: int, import_id: int):
+    _require(request, "hosting.view_machine_list", message="Only officers and hosting operators see usage imports.")
+    machine = _machine(request, pk)
+    usage_import = get_object_or_404(UsageImport.objects.select_related("uploaded_by"), machine=machine, pk=import_id)
+    return render(
+        request,
+        "hosting/usage_import_detail.html",
+        {
+            "machine": machine,
+            "usage_import": usage_import,
+            "can_import": request.user.has_perm("hosting.import_usage", machine),
+        },
+    )
+
+
+# --- projects and allocations -----------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def allocation_list(request):
+    _require(request, "hosting.view_allocation_list", message="Only officers and hosting operators see allocations.")
+    machines = list(Machine.objects.visible_to(request.user).only("pk", "name").order_by("name"))
+    machine = next((m for m in machines if str(m.pk) == request.GET.get("machine")), None)
+    periods = list(AllocationPeriod.objects.filter(machine=machine).order_by("-start")) if machine else []
+    period = next((p for p in periods if str(p.pk) == request.GET.get("period")), None)
+    today = timezone.localdate()
+    allocations = selectors.allocation_queryset(user=request.user, machine=machine, period=period, as_of=today)
+    page = Paginator(allocations, PAGE_SIZE).get_page(request.GET.get("page"))
+    page.object_list = [selectors.decorate_allocation(a, as_of=today) for a in page.object_list]
+    query = "&".join(
+        f"{k}={v}" for k, v in (("machine", machine and machine.pk), ("period", period and period.pk)) if v
+    )
+    return render(
+        request,
+        "hosting/allocation_list.html",
+        {
+            "page": page,
+            "machines": machines,
+            "machine": machine,
+            "periods": periods,
+            "period": period,
+            "query": query,
+            "can_add": request.user.has_perm("hosting.add_allocation"),
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def allocation_new(request):
+    _require(request, "hosting.add_allocation", message="Only programme officers allocate access time.")
+    initial = {key: request.GET[key] for key in ("project", "partition", "period") if request.GET.get(key)}
+    form = AllocationForm(request.POST or None, initial=initial)
+    if request.method == "POST":
+        if not form.is_valid():
+            return render(request, "hosting/allocation_form.html", {"form": form}, status=400)
+        try:
+            allocation = services.allocation_create(actor=request.user, **form.cleaned_data)
+        except DomainError as exc:
+            return _refused(request, exc, "hosting/allocation_form.html", {"form": form})
+        messages.success(
+            request,
+            f"Allocated {allocation.amount:,} {allocation.partition.get_accounting_unit_display()} "
+            f"of {allocation.partition} to {allocation.project.code}.",
+        )
+        return redirect(f"{machine_url(allocation.partition.machine)}?period={allocation.period_id}")
+    return render(request, "hosting/allocation_form.html", {"form": form})
+
+
+@login_required
+@require_GET
+def project_list(request):
+    _require(request, "hosting.view_project_list", message="Only officers and hosting operators see projects.")
+    page = Paginator(selectors.project_list(user=request.user), PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request, "hosting/project_list.html", {"page": page, "can_add": request.user.has_perm("hosting.add_project")}
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def project_new(request):
+    _require(request, "hosting.add_project", message="Only programme officers record user projects.")
+    form = ProjectForm(request.POST or None)
+    if request.method == "POST":
+        if not form.is_valid():
+            return render(request, "hosting/project_form.html", {"form": form}, status=400)
+        try:
+            project = services.project_create(actor=request.user, **form.cleaned_data)
+        except DomainError as exc:
+            return _refused(request, exc, "hosting/project_form.html", {"form": form})
+        messages.success(request, f"Project {project.code} recorded.")
+        return redirect("hosting:project-detail", pk=project.pk)
+    return render(request, "hosting/project_form.html", {"form": form})
+
+
+@login_required
+@require_GET
+def project_detail(request, pk: int):
+    project = get_object_or_404(
+        UserProject.objects.visible_to(request.user).select_related("pi", "organisation"), pk=pk
+    )
+    allocations = selectors.allocation_list(user=request.user, project=project)
+    return render(
+        request,
+        "hosting/project_detail.html",
+        {
+            "project": project,
+            "allocations": allocations,
+            "can_allocate": request.user.has_perm("hosting.add_allocation"),
+        },
+    )
