@@ -28,5 +28,7 @@ lint: $(BIN)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+## Build the scale dataset when missing, run every benchmark and the load test, write docs/benchmarks.md.
+## DATABASE_URL must name a dedicated PostgreSQL database; BENCH_ARGS=--no-load skips the load test.
 bench: $(BIN)/.installed
-	$(PY) bench/run_all.py
+	$(PY) bench/run_all.py $(BENCH_ARGS)

@@ -60,3 +60,13 @@ def analyze() -> None:
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE")
+
+
+def ensure_scale_dataset() -> None:
+    """Build the scale dataset (`manage.py seed_scale`, default counts) when the database lacks it.
+
+    Runs in its own process, with the project's settings (real password hashes for the scale users).
+    """
+    import subprocess
+
+    subprocess.run([sys.executable, str(ROOT / "manage.py"), "seed_scale"], cwd=ROOT, check=True)  # noqa: S603

@@ -6,6 +6,7 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from eurohpc.api.fields import SlugRelatedField
 from eurohpc.models import Organisation, User
 from hosting.models import (
     Allocation,
@@ -146,12 +147,12 @@ class ProjectSerializer(serializers.ModelSerializer):
 
 class ProjectCreateSerializer(serializers.Serializer):
     title = serializers.CharField(max_length=255)
-    pi = serializers.SlugRelatedField(
+    pi = SlugRelatedField(
         slug_field="username",
         queryset=User.objects.filter(is_active=True),
         help_text="username of the principal investigator",
     )
-    organisation = serializers.SlugRelatedField(slug_field="short_name", queryset=Organisation.objects.all())
+    organisation = SlugRelatedField(slug_field="short_name", queryset=Organisation.objects.all())
     user_type = serializers.ChoiceField(choices=UserProject.UserType.choices)
     access_mode = serializers.ChoiceField(choices=UserProject.AccessMode.choices)
     starts_on = serializers.DateField()

@@ -173,6 +173,10 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "eurohpc.api.schema.add_error_responses",
+    ],
     # One name per choice set shared by several serializers.
     "ENUM_NAME_OVERRIDES": {
         "CountryEnum": "eurohpc.countries.COUNTRY_CHOICES",

@@ -15,8 +15,8 @@ failing request cannot poison the next one. The run is deterministic (`derandomi
 
     FUZZ_MAX_EXAMPLES=50 FUZZ_SEED=7 .venv/bin/pytest -q tests/api/test_fuzz.py
 
-Known problems outside this suite's files (see `known_issue`) are printed as warnings instead of failing;
-FUZZ_STRICT=1 makes them fail too. A server error (5xx) always fails, unless it is one of those listed there.
+Every finding fails the run. FUZZ_STRICT=0 turns the kinds listed in `known_issue` into warnings, for a
+local look at a new finding without stopping at the first.
 """
 
 import os
@@ -56,7 +56,7 @@ pytestmark = pytest.mark.django_db
 
 MAX_EXAMPLES = int(os.environ.get("FUZZ_MAX_EXAMPLES", "3"))
 SEED = os.environ.get("FUZZ_SEED")
-STRICT = os.environ.get("FUZZ_STRICT") == "1"
+STRICT = os.environ.get("FUZZ_STRICT", "1") == "1"
 # Views of the apps whose schema problems are reported to their owners rather than fixed here.
 FOREIGN = {"calls.evaluation.api", "grants.api", "hosting.api"}
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
@@ -200,7 +200,7 @@ def owner_of(path: str) -> str:
 def known_issue(case, response, failure: FailureGroup, server_error: str) -> str | None:
     """The reason when a failure is a known, reported problem outside this suite's files; None otherwise.
 
-    Each is printed as a warning at every run; FUZZ_STRICT=1 turns them back into failures.
+    Only with FUZZ_STRICT=0: each is then printed as a warning instead of failing.
     """
     if STRICT:
         return None

@@ -469,3 +469,18 @@ def test_schema_of_hosting_endpoints_is_valid_without_warnings():
     assert "/api/v1/machines/{id}/usage-imports/" in schema["paths"]
     hosting_warnings = [w for w in GENERATOR_STATS._warn_cache if "hosting" in str(w).lower()]
     assert hosting_warnings == []
+
+
+def test_project_create_refuses_nul_character_in_organisation(programme_officer, applicant, organisation):
+    payload = {
+        "title": "x",
+        "pi": "applicant",
+        "organisation": "CS\x00C",
+        "user_type": "sme",
+        "access_mode": "fast_lane",
+        "starts_on": "2026-07-01",
+        "duration_months": 3,
+    }
+    response = api_for(programme_officer).post("/api/v1/projects/", payload, format="json")
+    assert response.status_code == 400
+    assert response.json()["errors"] == {"organisation": ["Null characters are not allowed."]}

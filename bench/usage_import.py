@@ -3,7 +3,7 @@ of the same lines into an unindexed table, in the same run. Prints both rates an
 
 Runs on a throw-away test database of DATABASE_URL; needs PostgreSQL (COPY).
 
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/aif_hosting .venv/bin/python bench/hosting_usage_import.py
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/aif_hosting .venv/bin/python bench/usage_import.py
     BENCH_SACCT_LINES=200000 ...   # a smaller run
 """
 
@@ -117,7 +117,7 @@ def raw_copy(path: Path) -> float:
 
 def main() -> None:
     if connection.vendor != "postgresql":
-        print("bench/hosting_usage_import.py needs PostgreSQL (COPY): set DATABASE_URL.")
+        print("bench/usage_import.py needs PostgreSQL (COPY): set DATABASE_URL.")
         return
     from hosting.models import UsageImport
     from hosting.services import usage_import_create
