@@ -1,7 +1,9 @@
 """Award letter rendering: the service (template, WeasyPrint, SHA-256, storage, audit) against bare WeasyPrint
 on the same HTML, measured in the same run (goal: ratio <= 1.2).
 
-Runs on a throw-away test database and a temporary storage folder.
+Runs on a throw-away test database and a temporary storage folder. The grant it renders is a consistent one
+(committed in full against an envelope before its signature, signed by a finance officer), and every letter it
+creates is rendered: nothing is left pending.
 
     .venv/bin/python bench/award_letter.py
 """
@@ -32,12 +34,16 @@ LUX = ZoneInfo("Europe/Luxembourg")
 
 def build_grant():
     from calls.models import Call, CutOff, Proposal
-    from eurohpc.models import Organisation, User
-    from grants.models import Grant, GrantBudgetLine
+    from eurohpc.models import Organisation, Role, User, UserRole
+    from grants.models import Envelope, Grant, GrantBudgetLine, LedgerEntry
 
     organisation = Organisation.objects.create(legal_name="CSC - IT Center for Science Ltd.", short_name="CSC",
                                                country="FI", kind="hosting_entity")  # fmt: skip
     user = User.objects.create(username="bench-applicant", organisation=organisation)
+    finance = User.objects.create(username="bench-finance")
+    UserRole.objects.create(user=finance, role=Role.FINANCE_OFFICER)
+    envelope = Envelope.objects.create(code="AIF-2024-2027", name="AI Factories 2024-2027", programme="digital_europe",
+                                       period_start=2024, period_end=2027, amount=Decimal("800000000.00"))  # fmt: skip
     start = datetime(2024, 9, 10, 10, tzinfo=LUX)
     call = Call.objects.create(identifier="EUROHPC-2024-CEI-AI-02", title="AI Factories", prong="new_host",
                                opens_at=start)  # fmt: skip
@@ -51,8 +57,11 @@ def build_grant():
         reference="GA-EUROHPC-2024-CEI-AI-02-0003", proposal=proposal, beneficiary=organisation,
         eu_contribution=Decimal("250000000.00"), national_contribution=Decimal("250000000.00"),
         total_cost=Decimal("500000000.00"), co_funding_rate=Decimal("0.5"), mutual_insurance_rate=Decimal("0.05"),
-        start_date=date(2025, 1, 1), end_date=date(2028, 12, 31), status="signed", signed_at=start,
+        envelope=envelope, start_date=date(2025, 1, 1), end_date=date(2028, 12, 31), status="signed",
+        signed_at=start + timedelta(days=90), signed_by=finance, created_by=finance,
     )  # fmt: skip
+    LedgerEntry.objects.create(kind="commitment", amount=grant.eu_contribution, grant=grant, envelope=envelope,
+                               actor=finance, created_at=start + timedelta(days=80))  # fmt: skip
     for category, label, eu in (("acquisition", "Acquisition", "200000000.00"),
                                 ("operations", "Operations", "40000000.00"),
                                 ("activities", "AI Factory activities", "10000000.00")):  # fmt: skip
@@ -80,7 +89,7 @@ def main() -> None:
             grant = build_grant()
             letters = [
                 AwardLetter.objects.create(grant=grant, version=v, requested_at=timezone.now())
-                for v in range(1, 2 * REPEAT + 3)
+                for v in range(1, REPEAT + 2)  # one for the warm-up, one per repeat
             ]
             html = award_letter_html(letters[0])
             from django.conf import settings

@@ -17,7 +17,7 @@ from eurohpc.api.permissions import check
 from eurohpc.api.serializers import ErrorSerializer
 from grants import services
 from grants.models import AwardLetter, Envelope, Grant, LedgerEntry
-from grants.selectors import envelope_position, envelope_positions, grant_ledger, grant_list
+from grants.selectors import envelope_position, envelope_positions, grant_ledger, grant_list, grant_totals_attach
 from grants.serializers import (
     AmountInputSerializer,
     AsOfSerializer,
@@ -109,6 +109,14 @@ class GrantListApi(generics.ListAPIView):
     def get(self, request, *args, **kwargs):
         check(request.user, "grants.list_grants")
         return super().get(request, *args, **kwargs)
+
+    def list(self, request, *args, **kwargs):
+        grants = self.filter_queryset(self.get_queryset())
+        page = self.paginate_queryset(grants)
+        if page is None:
+            return Response(self.get_serializer(grant_totals_attach(grants), many=True).data)
+        # the ledger of this page's grants only, in one query
+        return self.get_paginated_response(self.get_serializer(grant_totals_attach(page), many=True).data)
 
     @extend_schema(request=GrantCreateSerializer, responses={201: GrantSerializer, **ERRORS})
     def post(self, request):

@@ -1,7 +1,9 @@
 """Reads of the budget: envelope positions (at any date), grant totals, the dashboard's series, exports.
 
 Every position is two queries whatever the size of the ledger: the envelopes, and one SQL aggregate of the
-ledger grouped by envelope; the tree is rolled up in Python (envelopes are a handful of rows).
+ledger grouped by envelope; the tree is rolled up in Python (envelopes are a handful of rows). The finance
+dashboard takes its positions and its monthly series from one such aggregate (`finance_overview`); a list of
+grants sums the ledger of the page's grants only (`grant_totals_attach`), never of every grant.
 """
 
 from collections.abc import Iterable
@@ -16,6 +18,7 @@ from django.db.models import (
     DecimalField,
     ExpressionWrapper,
     F,
+    IntegerField,
     Max,
     Prefetch,
     Q,
@@ -122,21 +125,26 @@ class EnvelopePosition:
 
 
 def _totals_by_envelope(envelope_ids: Iterable[int] | None, as_of: date | None) -> dict[int, Totals]:
+    return _totals_by("envelope_id", envelope_ids, as_of)
+
+
+def _totals_by(key: str, ids: Iterable[int] | None, as_of: date | None) -> dict[int, Totals]:
+    """Ledger totals per `key` ("envelope_id" or "grant_id"), of the entries whose `key` is in `ids` (all if None)."""
     entries = LedgerEntry.objects.all()
-    if envelope_ids is not None:
-        entries = entries.filter(envelope_id__in=list(envelope_ids))
+    if ids is not None:
+        entries = entries.filter(**{f"{key}__in": list(ids)})
     if as_of is not None:
         entries = entries.filter(created_at__lt=end_of_day(as_of))
-    # Plain sums grouped by (envelope, kind, reversal): the cheapest aggregate; the signs are applied here.
+    # Plain sums grouped by (key, kind, reversal): the cheapest aggregate; the signs are applied here.
     rows = (
         entries.order_by()
         .annotate(original=ExpressionWrapper(Q(reverses__isnull=True), output_field=BooleanField()))
-        .values_list("envelope_id", "kind", "original")
+        .values_list(key, "kind", "original")
         .annotate(total=Sum("amount"), kept=Sum("withheld"))
     )
     totals: dict[int, Totals] = {}
-    for envelope_id, kind, original, total, kept in rows:
-        _add_kind(totals.setdefault(envelope_id, Totals()), kind, total if original else -total,
+    for pk, kind, original, total, kept in rows:
+        _add_kind(totals.setdefault(pk, Totals()), kind, total if original else -total,
                   kept if original else -kept)  # fmt: skip
     return totals
 
@@ -278,24 +286,6 @@ def grant_totals(*, grant: Grant, as_of: date | None = None) -> Totals:
     return Totals(**entries.order_by().aggregate(**LEDGER_TOTALS))
 
 
-SIGNED_AMOUNT_VIA_LEDGER = Case(
-    When(ledger__reverses__isnull=True, then=F("ledger__amount")),
-    default=-F("ledger__amount"),
-    output_field=MONEY,
-)
-
-
-def _grant_total_annotations() -> dict:
-    def total(condition: Q):
-        return Coalesce(Sum(SIGNED_AMOUNT_VIA_LEDGER, filter=condition), Value(ZERO), output_field=MONEY)
-
-    return {
-        "net_committed": total(Q(ledger__kind=LedgerEntry.Kind.COMMITMENT))
-        - total(Q(ledger__kind=LedgerEntry.Kind.DECOMMITMENT)),
-        "paid": total(Q(ledger__kind__in=PAYMENT_KINDS)) - total(Q(ledger__kind=LedgerEntry.Kind.RECOVERY)),
-    }
-
-
 def grant_list(
     *,
     user,
@@ -305,7 +295,11 @@ def grant_list(
     country: str | None = None,
     search: str | None = None,
 ) -> QuerySet[Grant]:
-    """Grants `user` may see, filtered, with their net commitment and payments (one query per page)."""
+    """Grants `user` may see, filtered, with what a row of the list shows (one query per page).
+
+    The ledger totals are not part of this query: paginate it, then `grant_totals_attach(page)` sums the ledger
+    of the page's grants only (one more query), so neither the page nor the paginator's count joins the ledger.
+    """
     grants = Grant.objects.visible_to(user).select_related("beneficiary", "proposal__call", "envelope")
     if status:
         grants = grants.filter(status=status)
@@ -322,7 +316,23 @@ def grant_list(
             | Q(beneficiary__legal_name__icontains=search)
             | Q(proposal__acronym__icontains=search)
         )
-    return grants.annotate(**_grant_total_annotations()).order_by("reference")
+    return grants.order_by("reference")
+
+
+def grant_totals_attach(grants: Iterable[Grant]) -> list[Grant]:
+    """Set `totals`, `net_committed` and `paid` on each of `grants` from one aggregate of their ledger entries.
+
+    One query whatever the number of grants (none when there are none); meant for a page of a list.
+    """
+    grants = list(grants)
+    if not grants:
+        return grants
+    totals = _totals_by("grant_id", [g.pk for g in grants], None)
+    for grant in grants:
+        grant.totals = totals.get(grant.pk, Totals())
+        grant.net_committed = grant.totals.net_committed
+        grant.paid = grant.totals.paid
+    return grants
 
 
 def grant_detail(*, user, pk: int) -> Grant | None:
@@ -420,6 +430,84 @@ def envelope_series(
         points.append(SeriesPoint(month=month, committed=committed, paid=paid))
         month = (month + timedelta(days=32)).replace(day=1)
     return points[-months:] if months else points
+
+
+def _next_month(month: date) -> date:
+    return (month + timedelta(days=32)).replace(day=1)
+
+
+def _month_bucket(months: list[date]) -> Case:
+    """0 before `months[0]`, k for an entry in `months[k - 1]`, len(months) + 1 after the last month.
+
+    Plain comparisons of `created_at` with the months' first instants (Europe/Luxembourg): no time zone
+    conversion per row. The latest month is tested first, where most entries of a running programme fall.
+    """
+    starts = [*months, _next_month(months[-1])]
+    whens = [
+        When(created_at__gte=timezone.make_aware(datetime.combine(start, time.min)), then=Value(k + 1))
+        for k, start in enumerate(starts)
+    ]
+    return Case(*reversed(whens), default=Value(0), output_field=IntegerField())
+
+
+@dataclass
+class FinanceOverview:
+    positions: list[EnvelopePosition]
+    root: EnvelopePosition | None
+    series: list[SeriesPoint]
+
+
+def finance_overview(*, as_of: date | None = None, months: int = 24) -> FinanceOverview:
+    """The finance dashboard's figures in two queries (the envelopes, one aggregate of the ledger).
+
+    `positions` are those of `envelope_positions(as_of=as_of)`; `series` is `envelope_series(envelope=root,
+    as_of=as_of, months=months)` for the single root envelope (or every envelope when there are several roots):
+    one scan of the ledger grouped by envelope, month, kind and reversal serves both.
+    """
+    envelopes = list(Envelope.objects.order_by("code"))
+    last = (as_of or timezone.localdate()).replace(day=1)
+    window = [last]
+    while len(window) < max(months, 1):
+        window.insert(0, (window[0] - timedelta(days=1)).replace(day=1))
+    entries = LedgerEntry.objects.all()
+    if as_of is not None:
+        entries = entries.filter(created_at__lt=end_of_day(as_of))
+    rows = list(
+        entries.order_by()
+        .annotate(
+            bucket=_month_bucket(window),
+            original=ExpressionWrapper(Q(reverses__isnull=True), output_field=BooleanField()),
+        )
+        .values_list("envelope_id", "bucket", "kind", "original")
+        .annotate(total=Sum("amount"), kept=Sum("withheld"))
+    )
+    totals: dict[int, Totals] = {}
+    for envelope_id, _bucket, kind, original, total, kept in rows:
+        _add_kind(totals.setdefault(envelope_id, Totals()), kind, total if original else -total,
+                  kept if original else -kept)  # fmt: skip
+    positions = _positions(envelopes, totals, as_of)
+    roots = [p for p in positions if p.depth == 0]
+    root = roots[0] if len(roots) == 1 else None
+    if months <= 0 or any(bucket > len(window) for _, bucket, *_ in rows):
+        # the whole history, or entries dated after this month: the month-by-month query
+        series = envelope_series(envelope=root.envelope if root else None, as_of=as_of, months=months)
+        return FinanceOverview(positions=positions, root=root, series=series)
+    scope = _descendant_ids(envelopes, root.envelope.pk) if root else None
+    by_bucket: dict[int, Totals] = {}
+    for envelope_id, bucket, kind, original, total, _kept in rows:
+        if scope is None or envelope_id in scope:
+            _add_kind(by_bucket.setdefault(bucket, Totals()), kind, total if original else -total, ZERO)
+    points: list[SeriesPoint] = []
+    if by_bucket:
+        start = min(by_bucket)  # 0 (entries before the window): the series starts with the window
+        committed, paid = ZERO, ZERO
+        for bucket in range(start, len(window) + 1):
+            delta = by_bucket.get(bucket, Totals())
+            committed += delta.net_committed
+            paid += delta.paid
+            if bucket > 0:
+                points.append(SeriesPoint(month=window[bucket - 1], committed=committed, paid=paid))
+    return FinanceOverview(positions=positions, root=root, series=points)
 
 
 def ledger_export_rows(*, as_of: date | None = None):

@@ -71,7 +71,7 @@ class GrantSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(money_field())
     def get_net_committed(self, grant) -> str:
-        value = getattr(grant, "net_committed", None)  # annotated by `grant_list`
+        value = getattr(grant, "net_committed", None)  # set by `grant_totals_attach`
         return f"{(value if value is not None else self._totals(grant).net_committed):.2f}"
 
     @extend_schema_field(money_field())

@@ -44,10 +44,11 @@ from grants.selectors import (
     award_letter_by_hash,
     beneficiaries_open_data,
     envelope_positions,
-    envelope_series,
+    finance_overview,
     grant_detail,
     grant_ledger,
     grant_list,
+    grant_totals_attach,
     ledger_export_rows,
     selected_proposals_without_grant,
 )
@@ -71,14 +72,12 @@ def _as_of(request) -> date | None:
 
 
 def _dashboard_context(request, *, as_of: date | None) -> dict:
-    positions = envelope_positions(as_of=as_of)
-    roots = [p for p in positions if p.depth == 0]
-    root = roots[0] if len(roots) == 1 else None
-    series = envelope_series(envelope=root.envelope if root else None, as_of=as_of)
+    overview = finance_overview(as_of=as_of)
+    positions, root = overview.positions, overview.root
     return {
         "positions": positions,
         "bars": envelope_bars(positions),
-        "series": time_series(series, ceiling=root.amount if root else None),
+        "series": time_series(overview.series, ceiling=root.amount if root else None),
         "series_envelope": root.envelope if root else None,
         "as_of": as_of,
         "as_of_form": AsOfForm(initial={"as_of": as_of}),
@@ -173,6 +172,7 @@ def grant_list_view(request):
         search=filters.get("q") or None,
     )
     page = Paginator(grants, PAGE_SIZE).get_page(request.GET.get("page"))
+    page.object_list = grant_totals_attach(page.object_list)  # the ledger of this page's grants only
     query = request.GET.copy()
     query.pop("page", None)
     return render(request, "grants/grant_list.html", {"page": page, "form": form, "query": query.urlencode()})

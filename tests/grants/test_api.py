@@ -196,8 +196,8 @@ def test_grant_list_api_query_count_is_constant(
         grant = make_grant(applicant=applicant, officer=programme_officer, freezer=freezer, acronym=f"AIF{i}")
         commitment_create(grant=grant, envelope=tree[1], amount=Decimal("10.00"), actor=finance_officer)
     client = api_for(finance_officer)
-    # user's roles (permission), count, page of grants with their totals
-    with django_assert_num_queries(3):
+    # user's roles (permission), count, page of grants, one ledger aggregate of the page's grants
+    with django_assert_num_queries(4):
         response = client.get("/api/v1/grants/")
     assert response.json()["count"] == rows
     assert response.json()["results"][0]["net_committed"] == "10.00"

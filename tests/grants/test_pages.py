@@ -59,9 +59,9 @@ def test_finance_dashboard_query_count_is_constant(client, tree, finance_officer
     for i in range(rows):
         make_envelope(code=f"AIF-X{i}", amount="10.00", parent=tree[0], years=(2025, 2025))
     client.force_login(finance_officer)
-    # session, user, roles, 2 permission look-ups of the navigation (Django's model backend), envelopes, ledger
-    # aggregate, envelope tree and monthly series of the chart, calls, call funding, the new envelope's parents
-    with django_assert_num_queries(12):
+    # session, user, roles, 2 permission look-ups of the navigation (Django's model backend), envelopes, one
+    # ledger aggregate by envelope and month (positions and chart), calls, call funding, the new envelope's parents
+    with django_assert_num_queries(10):
         assert client.get("/finance/").status_code == 200
 
 
@@ -81,11 +81,29 @@ def test_grant_list_query_count_is_constant(
         commitment_create(grant=grant, envelope=tree[1], amount=Decimal("10.00"), actor=finance_officer)
     client.force_login(finance_officer)
     # session, user, roles, 2 permission look-ups of the navigation, calls and envelopes for the filters, count,
-    # page of grants with their totals
-    with django_assert_num_queries(9):
+    # page of grants, one ledger aggregate of the page's grants
+    with django_assert_num_queries(10):
         response = client.get("/grants/")
     assert response.status_code == 200
     assert text(response).count("EUR 10.00") == rows
+
+
+def test_grant_list_totals_agree_with_grant_totals(client, tree, grant, finance_officer, freezer):
+    from grants.selectors import grant_totals
+    from grants.services import decommitment_create, grant_sign, ledger_entry_reverse
+
+    entry = commitment_create(grant=grant, envelope=tree[1], amount=Decimal("100.00"), actor=finance_officer)
+    commitment_create(grant=grant, envelope=tree[1], amount=Decimal("7.00"), actor=finance_officer)
+    ledger_entry_reverse(entry=entry, reason="typo", actor=finance_officer)
+    commitment_create(grant=grant, envelope=tree[1], amount=Decimal("50.00"), actor=finance_officer)
+    grant_sign(grant=grant, actor=finance_officer)
+    payment_record(grant=grant, kind="prefinancing", amount=Decimal("20.00"), actor=finance_officer)
+    decommitment_create(grant=grant, amount=Decimal("5.00"), actor=finance_officer)
+    totals = grant_totals(grant=grant)
+    assert (totals.net_committed, totals.paid) == (Decimal("52.00"), Decimal("20.00"))
+    client.force_login(finance_officer)
+    row = re.search(rf"{grant.reference}.*?</tr>", text(client.get("/grants/")), re.S).group(0)
+    assert "EUR 52.00" in row and "EUR 20.00" in row
 
 
 def test_grant_list_filters(client, applicant, programme_officer, finance_officer, freezer, tree):

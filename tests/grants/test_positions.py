@@ -7,7 +7,13 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from grants.models import LedgerEntry
-from grants.selectors import envelope_available, envelope_position, envelope_positions, envelope_series
+from grants.selectors import (
+    envelope_available,
+    envelope_position,
+    envelope_positions,
+    envelope_series,
+    finance_overview,
+)
 from grants.services import commitment_create, decommitment_create, grant_sign, payment_record
 
 pytestmark = pytest.mark.django_db
@@ -92,6 +98,35 @@ def test_envelope_series_fills_months_without_entries(history):
     assert envelope_series(envelope=history[1], as_of=date(2025, 1, 31))[-1].paid == EUR("0.00")
 
 
+@pytest.mark.parametrize(
+    ("as_of", "months"),
+    [
+        (None, 24),
+        (date(2025, 2, 27), 24),
+        (date(2025, 2, 28), 24),  # 23:30 CET on 28 Feb belongs to February
+        (date(2025, 4, 15), 24),
+        (date(2025, 4, 15), 2),  # January falls before the window: it starts the cumulative figures
+        (date(2024, 12, 31), 24),
+        (date(2025, 4, 15), 0),
+    ],
+)
+def test_finance_overview_agrees_with_positions_and_series(history, as_of, months):
+    overview = finance_overview(as_of=as_of, months=months)
+    positions = envelope_positions(as_of=as_of)
+    assert [(p.envelope.pk, p.depth, p.totals) for p in overview.positions] == [
+        (p.envelope.pk, p.depth, p.totals) for p in positions
+    ]
+    assert overview.root.envelope == history[0]
+    assert overview.series == envelope_series(envelope=history[0], as_of=as_of, months=months)
+
+
+def test_finance_overview_series_with_an_entry_dated_after_this_month(history, freezer):
+    freezer(at(2025, 2, 10))  # the decommitment of 28 Feb is in the future now
+    series = finance_overview().series
+    assert series == envelope_series(envelope=history[0])
+    assert [p.month for p in series] == [date(2025, 1, 1), date(2025, 2, 1)]
+
+
 def _bulk_entries(grant, envelope, n):
     first = LedgerEntry.objects.filter(grant=grant).first()
     LedgerEntry.objects.bulk_create(
@@ -115,3 +150,5 @@ def test_envelope_positions_query_count_is_constant(tree, grant, finance_officer
         envelope_position(envelope=tree[0])
     with django_assert_num_queries(2):
         envelope_available(tree[1])
+    with django_assert_num_queries(2):  # envelopes, one ledger aggregate by envelope and month
+        finance_overview(as_of=date(2100, 1, 1))
