@@ -1,6 +1,8 @@
 """Forms of the evaluation pages. They only parse; the services check the programme's rules."""
 
 from django import forms
+from django.template.loader import render_to_string
+from django.utils.safestring import mark_safe
 
 from calls.evaluation.scheme import Scheme, number
 from calls.evaluation.selectors import evaluators
@@ -78,9 +80,19 @@ class ScoresForm(forms.Form):
                 self.add_error(name if name in self.fields else None, message)
 
 
+class OnePassSelect(forms.Select):
+    """A select whose options are written by one template (the default one renders a template per option, which
+    shows with hundreds of evaluators). Same markup as Django's select; options carry no attributes of their own."""
+
+    template_name = "evaluation/widgets/select.html"
+
+    def _render(self, template_name, context, renderer=None):
+        return mark_safe(render_to_string(template_name, context))  # the template escapes every value
+
+
 class AssignForm(forms.Form):
-    proposal = forms.ModelChoiceField(queryset=Proposal.objects.none())
-    evaluator = forms.ModelChoiceField(queryset=evaluators())
+    proposal = forms.ModelChoiceField(queryset=Proposal.objects.none(), widget=OnePassSelect)
+    evaluator = forms.ModelChoiceField(queryset=evaluators(), widget=OnePassSelect)
     deadline = forms.DateTimeField(
         required=False,
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),

@@ -1,12 +1,18 @@
 """Reads shared by the evaluation's pages and API: the blind-aware list of reviews, the consensus with its
-spread, the evaluation summary report as a download."""
+spread, the evaluation summary report as a download, the cells of the assignment board."""
+
+from dataclasses import dataclass
+from datetime import datetime
+from html import escape
 
 from django.http import FileResponse
 from django.shortcuts import get_object_or_404
+from django.utils import dateformat, timezone
+from django.utils.safestring import SafeString, mark_safe
 
 from calls.evaluation import selectors
 from calls.evaluation.scheme import number, scheme_of, tidy
-from calls.models import Proposal, SummaryReport
+from calls.models import Assignment, Proposal, Review, SummaryReport
 from eurohpc.errors import StateConflict
 
 
@@ -71,3 +77,93 @@ def ready_summary_report(*, proposal: Proposal) -> SummaryReport:
             "The evaluation summary report could not be prepared; the programme office renders it again."
         )
     return report
+
+
+# --- assignment board ---------------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class BoardCell:
+    """What one cell of the board shows: a badge (`label`, `badge` class, `title`), an assign button (`pair`,
+    "<proposal id>:<evaluator id>") or nothing (a dash)."""
+
+    label: str = ""
+    badge: str = ""
+    title: str = ""
+    pair: str = ""
+
+    @property
+    def html(self) -> str:
+        """The cell's markup, every value escaped (plain `str.format` with `escape`: this runs for thousands of
+        cells a page, where `format_html` would cost several times more)."""
+        if self.pair:
+            return ASSIGN_CELL.format(pair=escape(self.pair), title=escape(self.title))
+        if self.badge:
+            title = f' title="{escape(self.title)}"' if self.title else ""
+            return BADGE_CELL.format(badge=escape(self.badge), title=title, label=escape(self.label))
+        return EMPTY_CELL_HTML
+
+
+ASSIGN_CELL = (
+    '<td class="cell"><button type="submit" form="assign-cell" name="pair" value="{pair}" '
+    'class="link-button assign" title="{title}">assign</button></td>'
+)
+BADGE_CELL = '<td class="cell"><span class="badge {badge}"{title}>{label}</span></td>'
+EMPTY_CELL_HTML = '<td class="cell"><span class="muted">—</span></td>'
+EMPTY_CELL = BoardCell()
+
+
+@dataclass
+class BoardPageRow:
+    row: selectors.BoardRow
+    cells: list[BoardCell]
+
+    @property
+    def cells_html(self) -> SafeString:
+        """The row's cells as one piece of markup: a page has rows × evaluator columns cells, too many to go
+        through the template language one by one."""
+        return mark_safe("".join(cell.html for cell in self.cells))  # each cell escapes its values
+
+
+def _day(value: datetime, days: dict) -> str:
+    if value not in days:
+        days[value] = dateformat.format(timezone.localtime(value), "d M Y")
+    return days[value]
+
+
+def _assignment_cell(a: Assignment, days: dict) -> BoardCell:
+    if a.declaration == Assignment.Declaration.PENDING:
+        title = f"Assigned {_day(a.assigned_at, days)}, due {_day(a.deadline, days)}"
+        return BoardCell(label="COI", badge="badge-warn", title=title)
+    if a.declaration == Assignment.Declaration.CONFLICT:
+        return BoardCell(label="recused", badge="badge-bad", title=a.declaration_reason)
+    review = getattr(a, "review", None)
+    if review is not None and review.status == Review.Status.SUBMITTED:
+        return BoardCell(label="submitted", badge="badge-ok")
+    return BoardCell(label="scoring", badge="badge-info", title=f"Due {_day(a.deadline, days)}")
+
+
+def board_rows(*, board: selectors.Board, can_manage: bool) -> list[BoardPageRow]:
+    """The board's cells, decided once here: the state of each assignment, the detected conflicts, an assign
+    button where the officer may assign, a dash elsewhere."""
+    days: dict[datetime, str] = {}
+    columns = [(person.pk, person.display_name) for person in board.evaluators]
+    rows = []
+    for row in board.rows:
+        proposal = row.proposal
+        assign = can_manage and row.assignable
+        cells = []
+        for evaluator_id, name in columns:
+            a = row.assignments.get(evaluator_id)
+            if a is not None:
+                cells.append(_assignment_cell(a, days))
+            elif evaluator_id in row.conflicts:
+                cells.append(BoardCell(label="conflict", badge="badge-bad", title=row.conflicts[evaluator_id]))
+            elif assign:
+                cells.append(
+                    BoardCell(title=f"Assign {name} to {proposal.reference}", pair=f"{proposal.pk}:{evaluator_id}")
+                )
+            else:
+                cells.append(EMPTY_CELL)
+        rows.append(BoardPageRow(row=row, cells=cells))
+    return rows

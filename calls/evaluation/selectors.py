@@ -340,14 +340,15 @@ def evaluators() -> QuerySet[User]:
     )
 
 
-def evaluator_loads() -> dict[int, int]:
-    """Open assignments per evaluator: not recused, on proposals still being evaluated."""
-    rows = (
-        Assignment.objects.filter(proposal__status__in=OPEN_WORK)
-        .exclude(declaration=Assignment.Declaration.CONFLICT)
-        .values("evaluator_id")
-        .annotate(n=Count("pk"))
+def evaluator_loads(*, evaluator_ids: list[int] | None = None) -> dict[int, int]:
+    """Open assignments per evaluator (of `evaluator_ids` when given): not recused, on proposals still being
+    evaluated."""
+    assignments = Assignment.objects.filter(proposal__status__in=OPEN_WORK).exclude(
+        declaration=Assignment.Declaration.CONFLICT
     )
+    if evaluator_ids is not None:
+        assignments = assignments.filter(evaluator_id__in=evaluator_ids)
+    rows = assignments.order_by().values("evaluator_id").annotate(n=Count("pk"))
     return {row["evaluator_id"]: row["n"] for row in rows}
 
 
@@ -368,16 +369,11 @@ def cut_offs_in_evaluation() -> QuerySet[CutOff]:
 
 
 @dataclass
-class BoardCell:
-    evaluator: User
-    assignment: Assignment | None
-    conflict: str | None
-
-
-@dataclass
 class BoardRow:
     proposal: Proposal
-    cells: list[BoardCell]
+    assignments: dict[int, Assignment]  # by evaluator id
+    conflicts: dict[int, str]  # detected conflicts (organisation of the evaluator), by evaluator id
+    conflicted: list[tuple[User, str]]  # the same conflicts as (evaluator, reason), by username
     active: int  # assignments not recused
     needs_replacement: int  # recused assignments not replaced yet
     missing: int  # evaluators still to assign to reach the minimum
@@ -388,9 +384,19 @@ class BoardRow:
 class Board:
     cut_off: CutOff
     scheme: Scheme
-    evaluators: list[User]
+    evaluators: list[User]  # the columns: evaluators assigned to a proposal of the page, with their `load`
     loads: dict[int, int]
     rows: list[BoardRow]
+
+
+BOARD_PROPOSAL_FIELDS = ("id", "reference", "acronym", "status", "organisation_id", "organisation__short_name")
+BOARD_EVALUATOR_FIELDS = (
+    "id", "username", "first_name", "last_name", "organisation_id", "organisation__short_name",
+)  # fmt: skip
+BOARD_ASSIGNMENT_FIELDS = (
+    "id", "proposal_id", "evaluator_id", "declaration", "declaration_reason", "assigned_at", "deadline",
+    "review__id", "review__status", "replacement__id",
+)  # fmt: skip
 
 
 def board_proposals(*, cut_off: CutOff) -> QuerySet[Proposal]:
@@ -402,8 +408,14 @@ def board_proposals(*, cut_off: CutOff) -> QuerySet[Proposal]:
 
 
 def assignment_board(*, cut_off: CutOff, proposals: list[Proposal]) -> Board:
-    """Proposals by evaluators with each assignment's state and the detected conflicts. Four queries: the
-    consortium members, the evaluators, the assignments (with reviews) and the evaluators' loads."""
+    """A page of `proposals` (of `board_proposals`; `BOARD_PROPOSAL_FIELDS` are enough) by the evaluators
+    assigned to them, with each assignment's state and the conflicts detected for the page's proposals only.
+
+    Four queries whatever the page holds: the consortium members, the page's assignments (with reviews and
+    replacements), the evaluators concerned (assigned on the page, or working for an applicant or a consortium
+    member of it) and the open loads of the assigned ones. Conflicts are looked up by organisation, so the work
+    grows with the page and its conflicts, not with the number of evaluators.
+    """
     scheme = scheme_of(cut_off.call)
     ids = [p.pk for p in proposals]
     members: dict[int, set[int]] = defaultdict(set)
@@ -411,37 +423,57 @@ def assignment_board(*, cut_off: CutOff, proposals: list[Proposal]) -> Board:
         "proposal_id", "organisation_id"
     ):
         members[proposal_id].add(org_id)
-    people = list(evaluators())
-    assignments: dict[tuple[int, int], Assignment] = {}
-    for a in Assignment.objects.filter(proposal_id__in=ids).select_related("review", "replacement"):
-        assignments[(a.proposal_id, a.evaluator_id)] = a
+    by_proposal: dict[int, dict[int, Assignment]] = defaultdict(dict)
+    page_assignments = (
+        Assignment.objects.filter(proposal_id__in=ids)
+        .select_related("review", "replacement")
+        .only(*BOARD_ASSIGNMENT_FIELDS)
+        .order_by()
+    )
+    for a in page_assignments:
+        by_proposal[a.proposal_id][a.evaluator_id] = a
+    assigned_ids = {evaluator_id for row in by_proposal.values() for evaluator_id in row}
+    org_ids = {p.organisation_id for p in proposals}.union(*members.values())
+    concerned = Q(pk__in=assigned_ids) | Q(organisation_id__in=org_ids)
+    people = list(evaluators().filter(concerned).only(*BOARD_EVALUATOR_FIELDS))
+    by_org: dict[int, list[User]] = defaultdict(list)
+    for person in people:
+        if person.organisation_id is not None:
+            by_org[person.organisation_id].append(person)
     rows = []
     for proposal in proposals:
-        cells = []
+        assignments = by_proposal.get(proposal.pk, {})
         active = unreplaced = 0
-        for person in people:
-            a = assignments.get((proposal.pk, person.pk))
-            if a is not None:
-                if a.is_recused:
-                    unreplaced += 0 if hasattr(a, "replacement") else 1
-                else:
-                    active += 1
-            conflict = conflict_reason(evaluator=person, proposal=proposal, member_org_ids=members[proposal.pk])
-            cells.append(BoardCell(evaluator=person, assignment=a, conflict=conflict))
+        for a in assignments.values():
+            if not a.is_recused:
+                active += 1
+            elif not hasattr(a, "replacement"):
+                unreplaced += 1
+        conflicts: dict[int, str] = {}
+        conflicted: list[tuple[User, str]] = []
+        orgs = {proposal.organisation_id, *members[proposal.pk]}
+        for person in sorted((p for org in orgs for p in by_org.get(org, ())), key=lambda u: u.username):
+            reason = conflict_reason(evaluator=person, proposal=proposal, member_org_ids=members[proposal.pk])
+            if reason:
+                conflicts[person.pk] = reason
+                conflicted.append((person, reason))
         rows.append(
             BoardRow(
                 proposal=proposal,
-                cells=cells,
+                assignments=assignments,
+                conflicts=conflicts,
+                conflicted=conflicted,
                 active=active,
                 needs_replacement=unreplaced,
                 missing=max(scheme.min_evaluators - active, 0),
                 assignable=proposal.status in OPEN_WORK,
             )
         )
-    loads = evaluator_loads()
-    for person in people:
+    columns = [p for p in people if p.pk in assigned_ids]
+    loads = evaluator_loads(evaluator_ids=[p.pk for p in columns]) if columns else {}
+    for person in columns:
         person.load = loads.get(person.pk, 0)
-    return Board(cut_off=cut_off, scheme=scheme, evaluators=people, loads=loads, rows=rows)
+    return Board(cut_off=cut_off, scheme=scheme, evaluators=columns, loads=loads, rows=rows)
 
 
 def assignment_list() -> QuerySet[Assignment]:

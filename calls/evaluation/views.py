@@ -20,6 +20,7 @@ from calls.evaluation.forms import (
     ScoresForm,
 )
 from calls.evaluation.presenters import (
+    board_rows,
     consensus_data,
     individual_reviews,
     ready_summary_report,
@@ -190,17 +191,19 @@ def _cut_off(request, pk: int) -> CutOff:
 
 def _board_context(request, cut_off: CutOff, assign_form=None, auto_form=None) -> dict:
     proposals = selectors.board_proposals(cut_off=cut_off)
-    page = Paginator(proposals, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(proposals.only(*selectors.BOARD_PROPOSAL_FIELDS), PAGE_SIZE).get_page(request.GET.get("page"))
     on_page = list(page.object_list)
     board = selectors.assignment_board(cut_off=cut_off, proposals=on_page)
     open_proposals = proposals.filter(pk__in=[p.pk for p in on_page if p.status in selectors.OPEN_WORK])
+    can_manage = request.user.has_perm("calls.manage_evaluation")
     return {
         "cut_off": cut_off,
         "board": board,
+        "rows": board_rows(board=board, can_manage=can_manage),
         "page": page,
         "assign_form": assign_form or AssignForm(proposals=open_proposals),
         "auto_form": auto_form or AutoAssignForm(),
-        "can_manage": request.user.has_perm("calls.manage_evaluation"),
+        "can_manage": can_manage,
     }
 
 

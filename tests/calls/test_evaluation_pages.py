@@ -187,11 +187,60 @@ def test_board_query_count_is_constant(
         assign_all(p, experts[:2], programme_officer, declare=False)
     client.force_login(programme_officer)
     url = f"/officer/evaluation/cut-offs/{proposals[0].cut_off_id}/assignments/"
-    # session, user, roles, cut-off, count, page of proposals, members, evaluators, assignments, loads,
-    # the manual form's proposals and evaluators, Django's model permissions (user, groups: navigation)
+    # session, user, roles, cut-off, count, page of proposals, the page's consortium members, its assignments, the
+    # evaluators concerned by the page (assigned or in a conflict), the assigned ones' loads, the manual form's
+    # proposals and evaluators, Django's model permissions (user, groups: navigation)
     with django_assert_num_queries(14):
         response = client.get(url)
     assert response.status_code == 200
+
+
+def test_board_columns_are_the_evaluators_assigned_on_the_page(client, proposal, experts, programme_officer):
+    assignment_create(proposal=proposal, evaluator=experts[1], actor=programme_officer)
+    response, _ = _page(client, programme_officer,
+                           f"/officer/evaluation/cut-offs/{proposal.cut_off_id}/assignments/")  # fmt: skip
+    assert response.status_code == 200
+    board = response.context["board"]
+    assert [e.username for e in board.evaluators] == ["expert2"]
+    # The others stay assignable through the manual form.
+    assert list(response.context["assign_form"].fields["evaluator"].queryset) == experts
+
+
+def test_board_pages_its_proposals_with_their_own_columns(
+    client, call, applicant, programme_officer, freezer, experts, monkeypatch
+):
+    from calls.evaluation import views
+
+    monkeypatch.setattr(views, "PAGE_SIZE", 2)
+    proposals = make_batch(call=call, applicant=applicant, officer=programme_officer, freezer=freezer, count=3)
+    assignment_create(proposal=proposals[0], evaluator=experts[0], actor=programme_officer)
+    assignment_create(proposal=proposals[2], evaluator=experts[2], actor=programme_officer)
+    client.force_login(programme_officer)
+    url = f"/officer/evaluation/cut-offs/{proposals[0].cut_off_id}/assignments/"
+    first, second = client.get(url), client.get(f"{url}?page=2")
+    assert [r.row.proposal.pk for r in first.context["rows"]] == [proposals[0].pk, proposals[1].pk]
+    assert [e.username for e in first.context["board"].evaluators] == ["expert1"]
+    assert [r.row.proposal.pk for r in second.context["rows"]] == [proposals[2].pk]
+    assert [e.username for e in second.context["board"].evaluators] == ["expert3"]
+    assert f'value="{proposals[1].pk}:{experts[0].pk}"' in first.content.decode()
+
+
+def test_board_cells_show_each_state_escaped(client, proposal, experts, organisation, programme_officer):
+    from eurohpc.models import Role
+    from tests.factories import UserFactory
+
+    recused = assignment_create(proposal=proposal, evaluator=experts[0], actor=programme_officer)
+    assignment_create(proposal=proposal, evaluator=experts[1], actor=programme_officer)
+    assignment_declare(assignment=recused, conflict=True, reason="Co-author of <b>the lead</b>.", actor=experts[0])
+    insider = UserFactory(username="insider", organisation=organisation, roles=[Role.EVALUATOR])
+    response, html = _page(client, programme_officer,
+                           f"/officer/evaluation/cut-offs/{proposal.cut_off_id}/assignments/")  # fmt: skip
+    cells = [(c.label, c.pair) for c in response.context["rows"][0].cells]
+    assert cells == [("recused", ""), ("COI", "")]
+    assert 'title="Co-author of &lt;b&gt;the lead&lt;/b&gt;."' in html
+    assert "1 to replace" in html
+    assert f'<abbr title="{insider.display_name} works for' in html
+    assert insider not in response.context["board"].evaluators  # a conflict, not a column
 
 
 def test_board_auto_assign_and_manual_assign(client, proposal, experts, programme_officer):
