@@ -13,11 +13,7 @@ def hosting_operator_context(request) -> dict:
 
 
 def programme_officer_context(request) -> dict:
-    today = timezone.localdate()
-    current = selectors.allocation_list(user=request.user, as_of=today, current_on=today)
     return {
-        "hosting_allocations_at_risk": [
-            a for a in current if a.runs_out_before_period_end and not a.forecast.exhausted
-        ],
+        "hosting_allocations_at_risk": selectors.allocations_at_risk(user=request.user, on=timezone.localdate()),
         "hosting_alerts": selectors.alert_list(user=request.user, limit=5),
     }

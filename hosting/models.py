@@ -492,7 +492,9 @@ class UsageRecord(models.Model):
     machine = models.ForeignKey(Machine, on_delete=models.PROTECT, related_name="+", db_index=False)
     job_id_raw = models.CharField("JobIDRaw", max_length=32)
     job_id = models.CharField("JobID", max_length=64)
-    allocation = models.ForeignKey(Allocation, on_delete=models.PROTECT, related_name="usage_records")
+    # No index of its own: pages read the daily aggregates, never the job rows by allocation, and every index
+    # costs each imported job (allocations are never deleted, so no PROTECT check scans this column).
+    allocation = models.ForeignKey(Allocation, on_delete=models.PROTECT, related_name="usage_records", db_index=False)
     usage_import = models.ForeignKey(UsageImport, on_delete=models.PROTECT, related_name="+", db_index=False)
     slurm_partition = models.CharField(max_length=64)
     account = models.CharField(max_length=64)

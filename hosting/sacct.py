@@ -88,8 +88,15 @@ def gpus_in_tres(tres: str, line: int = 0) -> int:
 
     An untyped `gres/gpu=N` wins; otherwise typed counts (`gres/gpu:a100=4`) are added up.
     """
-    if "gres/gpu" not in tres:
+    at = tres.find("gres/gpu")
+    if at < 0:
         return 0
+    if tres.startswith("gres/gpu=", at) and (at == 0 or tres[at - 1] == ",") and tres.find("gres/gpu", at + 8) < 0:
+        # The common case, one untyped count: read it without splitting the whole value.
+        end = tres.find(",", at)
+        value = tres[at + 9 :] if end < 0 else tres[at + 9 : end]
+        if value.isdigit() and value.isascii():
+            return int(value)
     untyped = None
     typed = 0
     for item in tres.split(","):
@@ -148,20 +155,26 @@ def read_jobs(raw_lines: Iterable[bytes], *, cluster: str = "", progress=None) -
 
 
 def _read(raw_lines: Iterable[bytes], *, cluster: str, progress, reader: SacctReader) -> Iterator[Job | str]:
+    """The checks in the order the messages promise; cheap tests first, the exact check when one fails."""
     expected_cluster = cluster.lower()
+    accepted_clusters: set[str] = set()  # Cluster values already compared (a file has one or two)
+    accepted_states: set[str] = set()  # State words already matched against the pattern
     positions: dict[str, int] | None = None
     width = 0
     bytes_read = 0
     line = 0
+    max_job, max_raw = MAX_LENGTHS["JobID"], MAX_LENGTHS["JobIDRaw"]
+    max_part, max_account, max_user, max_state = (MAX_LENGTHS[c] for c in ("Partition", "Account", "User", "State"))
+    fromisoformat = datetime.fromisoformat
     for raw in raw_lines:
         line += 1
-        reader.data_lines = line - 1
         bytes_read += len(raw)
         if progress is not None and line % 10000 == 0:
             progress(bytes_read, line)
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError:
+            reader.data_lines = line - 1
             raise UsageFileError(line=line, error="the line is not UTF-8 text.") from None
         text = text.rstrip("\r\n")
         if positions is None:
@@ -185,10 +198,10 @@ def _read(raw_lines: Iterable[bytes], *, cluster: str, progress, reader: SacctRe
                 i_tres,
             ) = (positions[name] for name in COLUMNS)
             continue
-        if not text.strip():
-            continue
         fields = text.split("|")
         if len(fields) != width:
+            if not text.strip():
+                continue
             raise UsageFileError(line=line, error=f"{len(fields)} fields where the header has {width}.")
         job_id = fields[i_job]
         if not job_id:
@@ -197,9 +210,11 @@ def _read(raw_lines: Iterable[bytes], *, cluster: str, progress, reader: SacctRe
             yield SKIP_STEP
             continue
         state_text = fields[i_state]
-        state = state_text.split(" ", 1)[0]  # "CANCELLED by 1001"
-        if not _STATE.fullmatch(state):
-            raise UsageFileError(line=line, error=f"State is not a Slurm job state: {state_text!r}.")
+        state = state_text.partition(" ")[0]  # "CANCELLED by 1001"
+        if state not in accepted_states:
+            if not _STATE.fullmatch(state):
+                raise UsageFileError(line=line, error=f"State is not a Slurm job state: {state_text!r}.")
+            accepted_states.add(state)
         if state == "PENDING":
             yield SKIP_PENDING
             continue
@@ -207,35 +222,67 @@ def _read(raw_lines: Iterable[bytes], *, cluster: str, progress, reader: SacctRe
         if end_text in _NO_TIME:
             yield SKIP_NOT_ENDED
             continue
-        if not _JOB_ID.fullmatch(job_id):
+        if not (job_id.isdigit() and job_id.isascii()) and not _JOB_ID.fullmatch(job_id):
             raise UsageFileError(line=line, error=f"JobID is not a Slurm job id: {job_id!r}.")
         job_id_raw = fields[i_raw]
-        if not (job_id_raw.isascii() and job_id_raw.isdigit()):
+        if not (job_id_raw.isdigit() and job_id_raw.isascii()):
             raise UsageFileError(line=line, error=f"JobIDRaw is not a job number: {job_id_raw!r}.")
-        for column, index in (
-            ("JobID", i_job),
-            ("JobIDRaw", i_raw),
-            ("Partition", i_part),
-            ("Account", i_account),
-            ("User", i_user),
-            ("State", i_state),
-        ):
-            if len(fields[index]) > MAX_LENGTHS[column]:
-                raise UsageFileError(line=line, error=f"{column} is longer than {MAX_LENGTHS[column]} characters.")
-        job_cluster = fields[i_cluster]
-        if expected_cluster and job_cluster.lower() != expected_cluster:
-            raise UsageFileError(
-                line=line, error=f"Cluster {job_cluster!r} is not this machine's Slurm cluster {cluster!r}."
-            )
         partition = fields[i_part]
+        account = fields[i_account]
+        user = fields[i_user]
+        if (
+            len(job_id) > max_job
+            or len(job_id_raw) > max_raw
+            or len(partition) > max_part
+            or len(account) > max_account
+            or len(user) > max_user
+            or len(state_text) > max_state
+        ):
+            for column, value in (
+                ("JobID", job_id),
+                ("JobIDRaw", job_id_raw),
+                ("Partition", partition),
+                ("Account", account),
+                ("User", user),
+                ("State", state_text),
+            ):
+                if len(value) > MAX_LENGTHS[column]:
+                    raise UsageFileError(line=line, error=f"{column} is longer than {MAX_LENGTHS[column]} characters.")
+        job_cluster = fields[i_cluster]
+        if expected_cluster and job_cluster not in accepted_clusters:
+            if job_cluster.lower() != expected_cluster:
+                raise UsageFileError(
+                    line=line, error=f"Cluster {job_cluster!r} is not this machine's Slurm cluster {cluster!r}."
+                )
+            accepted_clusters.add(job_cluster)
         if not partition:
             raise UsageFileError(line=line, error="Partition is empty.")
-        end = _time(end_text, "End", line)
+        try:
+            end = fromisoformat(end_text)
+        except ValueError:
+            end = _time(end_text, "End", line)
         start_text = fields[i_start]
-        start = None if start_text in _NO_TIME else _time(start_text, "Start", line)
-        elapsed = _count(fields[i_elapsed], "ElapsedRaw", line)
-        nodes = _count(fields[i_nodes], "NNodes", line)
-        cpus = _count(fields[i_cpus], "NCPUS", line)
+        if start_text in _NO_TIME:
+            start = None
+        else:
+            try:
+                start = fromisoformat(start_text)
+            except ValueError:
+                start = _time(start_text, "Start", line)
+        elapsed_text, nodes_text, cpus_text = fields[i_elapsed], fields[i_nodes], fields[i_cpus]
+        if (
+            elapsed_text.isdigit()
+            and elapsed_text.isascii()
+            and nodes_text.isdigit()
+            and nodes_text.isascii()
+            and cpus_text.isdigit()
+            and cpus_text.isascii()
+        ):
+            elapsed, nodes, cpus = int(elapsed_text), int(nodes_text), int(cpus_text)
+        else:
+            elapsed = _count(elapsed_text, "ElapsedRaw", line)
+            nodes = _count(nodes_text, "NNodes", line)
+            cpus = _count(cpus_text, "NCPUS", line)
         gpus = gpus_in_tres(fields[i_tres], line)
         if elapsed == 0:
             yield SKIP_NOT_RUN
@@ -246,8 +293,8 @@ def _read(raw_lines: Iterable[bytes], *, cluster: str, progress, reader: SacctRe
             job_id_raw,
             job_cluster,
             partition,
-            fields[i_account],
-            fields[i_user],
+            account,
+            user,
             start,
             end,
             elapsed,
@@ -256,6 +303,7 @@ def _read(raw_lines: Iterable[bytes], *, cluster: str, progress, reader: SacctRe
             cpus,
             gpus,
         )
+    reader.data_lines = max(line - 1, 0)
     if positions is None:
         raise UsageFileError(line=1, error="the file is empty: expected the sacct --parsable2 header row.")
     if progress is not None:

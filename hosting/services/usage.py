@@ -12,7 +12,8 @@ import uuid
 from bisect import bisect_right
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal
+from datetime import date
+from decimal import Decimal
 from typing import IO
 from zoneinfo import ZoneInfo
 
@@ -32,7 +33,6 @@ SYNC_IMPORT_MAX_BYTES = 2 * 1024 * 1024
 MAX_FILE_BYTES = 1024 * 1024 * 1024
 _BATCH = 5000
 _FOUR_PLACES = Decimal("0.0001")
-_SECONDS_PER_HOUR = Decimal(3600)
 
 Progress = Callable[[int, int], None]
 
@@ -41,12 +41,12 @@ Progress = Callable[[int, int], None]
 class _Tally:
     lines: int = 0
     skipped: dict[str, int] = field(default_factory=lambda: dict.fromkeys(SKIP_REASONS, 0))
-    unknown_accounts: dict[tuple[str, str], list] = field(
-        default_factory=dict
-    )  # (account, partition) -> [jobs, charge]
+    # (account, partition) -> [jobs, charge in ten-thousandths of an hour]
+    unknown_accounts: dict[tuple[str, str], list] = field(default_factory=dict)
     unknown_partitions: dict[str, int] = field(default_factory=dict)
     outside_periods: int = 0
     staged: int = 0
+    repeated: int = 0  # a job listed again in the file: its first chargeable line counts
 
     @property
     def unmapped(self) -> int:
@@ -57,15 +57,35 @@ class _Tally:
         )
 
 
+def _charge_units(count: int, elapsed: int) -> int:
+    """count x ElapsedRaw / 3600 hours in ten-thousandths of an hour (the stored 4 places), rounded half up.
+
+    Whole numbers: x = count x elapsed x 10000 / 3600 = 25 count elapsed / 9, and floor(x + 1/2) is
+    floor((50 count elapsed + 9) / 18).
+    """
+    return (count * elapsed * 50 + 9) // 18
+
+
+def _units_decimal(units: int) -> Decimal:
+    return Decimal(units).scaleb(-4)
+
+
+def _units_text(units: int) -> str:
+    return f"{units // 10000}.{units % 10000:04d}"
+
+
+def _unit_count(unit: str) -> str:
+    """The Job attribute an accounting unit counts: GPUs, cores or nodes."""
+    if unit == Partition.Unit.GPU_HOURS:
+        return "gpus"
+    if unit == Partition.Unit.CORE_HOURS:
+        return "cpus"
+    return "nodes"
+
+
 def charge_of(job: Job, unit: str) -> Decimal:
     """GPU-hours = gres/gpu x ElapsedRaw / 3600; node-hours = NNodes x ...; core-hours = NCPUS x ..."""
-    if unit == Partition.Unit.GPU_HOURS:
-        count = job.gpus
-    elif unit == Partition.Unit.CORE_HOURS:
-        count = job.cpus
-    else:
-        count = job.nodes
-    return (Decimal(count * job.elapsed) / _SECONDS_PER_HOUR).quantize(_FOUR_PLACES, rounding=ROUND_HALF_UP)
+    return _units_decimal(_charge_units(getattr(job, _unit_count(unit)), job.elapsed))
 
 
 def _copy_text(value: str) -> str:
@@ -126,20 +146,24 @@ class _Staging:
             self._copy = self._copy_cm.__enter__()
         return self
 
-    def add(self, job: Job, allocation_id: int, day, charge: Decimal) -> None:
+    def add(self, job: Job, allocation_id: int, day, day_text: str, units: int) -> None:
         if self._copy is not None:
-            line = "\t".join((
-                str(job.line), job.job_id_raw, job.job_id, str(allocation_id), _copy_text(job.partition),
-                _copy_text(job.account), _copy_text(job.user), job.state,
-                "\\N" if job.start is None else job.start.isoformat(" "), job.end.isoformat(" "), day.isoformat(),
-                str(job.elapsed), str(job.nodes), str(job.cpus), str(job.gpus), str(charge),
-            ))  # fmt: skip
+            names = f"{job.partition}\t{job.account}\t{job.user}"
+            if "\\" in names or "\r" in names or names.count("\t") != 2:
+                # A backslash, tab or carriage return in a name: escaped for COPY's text format (rare).
+                names = "\t".join((_copy_text(job.partition), _copy_text(job.account), _copy_text(job.user)))
+            start = "\\N" if job.start is None else job.start.isoformat(" ")
+            line = (
+                f"{job.line}\t{job.job_id_raw}\t{job.job_id}\t{allocation_id}\t{names}\t{job.state}\t{start}\t"
+                f"{job.end.isoformat(' ')}\t{day_text}\t{job.elapsed}\t{job.nodes}\t{job.cpus}\t{job.gpus}\t"
+                f"{_units_text(units)}"
+            )
             self.buffer.append(line)
             self.buffered += len(line)
             if self.buffered > 1 << 20:
                 self._send()
             return
-        self.rows.append((job, allocation_id, day, charge))
+        self.rows.append((job, allocation_id, day, _units_decimal(units)))
         if len(self.rows) >= _BATCH:
             self._flush()
 
@@ -173,14 +197,8 @@ class _Staging:
             self._send()
             self._copy_cm.__exit__(None, None, None)
             self._copy_cm = self._copy = None
-            self._cursor.execute(f"ANALYZE {self.name}")
         else:
             self._flush()
-            self._cursor.execute(f"CREATE INDEX {self.name}_job ON {self.name} (job_id_raw)")
-
-    def time_column(self, column: str) -> str:
-        """The staged local time as an aware time (PostgreSQL converts it in the machine's zone)."""
-        return f"{column} AT TIME ZONE %s" if self.postgres else column
 
     def execute(self, sql: str, params=()) -> int:
         self._cursor.execute(sql.replace("{staging}", self.name), params)
@@ -213,16 +231,70 @@ def _quote(name: str) -> str:
     return connection.ops.quote_name(name)
 
 
+def _write_usage(staging: _Staging, *, machine: Machine, usage_import: UsageImport) -> tuple[int, list[tuple]]:
+    """Insert the staged jobs not imported before and add them to the daily aggregates.
+
+    Returns the number of jobs inserted and, per allocation, the sum of their charges.
+    PostgreSQL: one statement; the unique index on (machine, JobIDRaw) leaves out the jobs imported before,
+    and only the rows inserted feed the aggregates. SQLite: the same in four statements.
+    """
+    usage_table = _quote(UsageRecord._meta.db_table)
+    daily_table = _quote(UsageDaily._meta.db_table)
+    columns = ", ".join(_Staging.COLUMNS[1:])
+    upsert_daily = (
+        "ON CONFLICT (allocation_id, day) DO UPDATE SET amount = " + daily_table + ".amount + excluded.amount, "
+        "jobs = " + daily_table + ".jobs + excluded.jobs"
+    )
+    if staging.postgres:
+        selected = columns.replace("started_at", "started_at AT TIME ZONE %s").replace(
+            "ended_at", "ended_at AT TIME ZONE %s"
+        )
+        rows = staging.fetchall(
+            "WITH inserted AS (INSERT INTO " + usage_table + " (machine_id, usage_import_id, " + columns + ") "  # noqa: S608
+            "SELECT %s, %s, " + selected + " FROM {staging} "
+            "ON CONFLICT (machine_id, job_id_raw) DO NOTHING RETURNING allocation_id, day, charge), "
+            "daily AS (INSERT INTO " + daily_table + " (allocation_id, day, amount, jobs) "
+            "SELECT allocation_id, day, SUM(charge), COUNT(*) FROM inserted GROUP BY allocation_id, day "
+            + upsert_daily
+            + ") "
+            "SELECT allocation_id, SUM(charge), COUNT(*) FROM inserted GROUP BY allocation_id ORDER BY allocation_id",
+            [machine.pk, usage_import.pk, machine.time_zone, machine.time_zone],
+        )
+        return sum(jobs for _, _, jobs in rows), [(pk, total) for pk, total, _ in rows]
+    # Jobs of this machine imported before: counted once, so left out.
+    staging.execute(
+        "DELETE FROM {staging} WHERE EXISTS (SELECT 1 FROM " + usage_table + " u WHERE u.machine_id = %s "  # noqa: S608
+        "AND u.job_id_raw = {staging}.job_id_raw)",
+        [machine.pk],
+    )
+    imported = staging.execute(
+        "INSERT INTO " + usage_table + " (machine_id, usage_import_id, " + columns + ") "  # noqa: S608
+        "SELECT %s, %s, " + columns + " FROM {staging}",
+        [machine.pk, usage_import.pk],
+    )
+    staging.execute(
+        "INSERT INTO " + daily_table + " (allocation_id, day, amount, jobs) "  # noqa: S608
+        "SELECT allocation_id, day, SUM(charge), COUNT(*) FROM {staging} WHERE 1 = 1 GROUP BY allocation_id, day "
+        + upsert_daily
+    )
+    per_allocation = staging.fetchall(
+        "SELECT allocation_id, SUM(charge) FROM {staging} GROUP BY allocation_id ORDER BY allocation_id"
+    )
+    return imported, per_allocation
+
+
 def _import_lines(*, usage_import: UsageImport, raw_lines: Iterable[bytes], progress: Progress | None) -> UsageImport:
     """Parse and write; runs inside the caller's transaction with the machine row locked."""
     machine = usage_import.machine
     zone = ZoneInfo(machine.time_zone)
-    partitions: dict[str, Partition] = {}
+    partitions: dict[str, tuple[Partition, str]] = {}
     for partition in Partition.objects.filter(machine=machine):
         for name in partition.slurm_names:
-            partitions[name] = partition
+            partitions[name] = (partition, _unit_count(partition.accounting_unit))
     periods = list(AllocationPeriod.objects.filter(machine=machine).order_by("start"))
     starts = [p.start for p in periods]
+    # The period charged for each End day met, and the day as COPY text: a file spans few days.
+    day_periods: dict[date, tuple[AllocationPeriod | None, str]] = {}
     allocations = {
         (partition_id, period_id, account): pk
         for pk, partition_id, period_id, account in Allocation.objects.filter(period__machine=machine).values_list(
@@ -230,68 +302,48 @@ def _import_lines(*, usage_import: UsageImport, raw_lines: Iterable[bytes], prog
         )
     }
     tally = _Tally()
+    staged_jobs: set[str] = set()
     reader = SacctReader(raw_lines, cluster=machine.slurm_cluster, progress=progress)
     with _Staging(zone=zone) as staging:
         for item in reader:
-            if isinstance(item, str):
+            if item.__class__ is str:
                 tally.skipped[item] += 1
                 continue
-            partition = partitions.get(item.partition)
-            if partition is None:
+            found = partitions.get(item.partition)
+            if found is None:
                 tally.unknown_partitions[item.partition] = tally.unknown_partitions.get(item.partition, 0) + 1
                 continue
+            partition, counted = found
             if item.end.tzinfo is not None or (item.start is not None and item.start.tzinfo is not None):
                 _to_local(item, zone)  # a time written with an offset: the machine's local time from here on
             day = item.end.date()
-            index = bisect_right(starts, day) - 1
-            period = periods[index] if index >= 0 and periods[index].end >= day else None
+            known = day_periods.get(day)
+            if known is None:
+                index = bisect_right(starts, day) - 1
+                period = periods[index] if index >= 0 and periods[index].end >= day else None
+                known = day_periods[day] = (period, day.isoformat())
+            period, day_text = known
             if period is None:
                 tally.outside_periods += 1
                 continue
-            charge = charge_of(item, partition.accounting_unit)
+            units = _charge_units(getattr(item, counted), item.elapsed)
             allocation_id = allocations.get((partition.pk, period.pk, item.account))
             if allocation_id is None:
-                entry = tally.unknown_accounts.setdefault((item.account, partition.name), [0, Decimal(0)])
+                entry = tally.unknown_accounts.setdefault((item.account, partition.name), [0, 0])
                 entry[0] += 1
-                entry[1] += charge
+                entry[1] += units
                 continue
-            staging.add(item, allocation_id, day, charge)
+            if item.job_id_raw in staged_jobs:  # a job listed twice in the file counts once (its first line)
+                tally.repeated += 1
+                continue
+            staged_jobs.add(item.job_id_raw)
+            staging.add(item, allocation_id, day, day_text, units)
             tally.staged += 1
         staging.finish()
         tally.lines = reader.data_lines
-
-        usage_table = _quote(UsageRecord._meta.db_table)
-        daily_table = _quote(UsageDaily._meta.db_table)
-        # Jobs of this machine imported before: counted once, so left out.
-        already = staging.execute(
-            "DELETE FROM {staging} WHERE EXISTS (SELECT 1 FROM " + usage_table + " u WHERE u.machine_id = %s "  # noqa: S608
-            "AND u.job_id_raw = {staging}.job_id_raw)",
-            [machine.pk],
-        )
-        # A job listed twice in the file counts once (its first line).
-        repeated = staging.execute(
-            "DELETE FROM {staging} WHERE EXISTS (SELECT 1 FROM {staging} earlier WHERE earlier.job_id_raw = "
-            "{staging}.job_id_raw AND earlier.line_no < {staging}.line_no)"
-        )
-        columns = ", ".join(_Staging.COLUMNS[1:])
-        selected = columns.replace("started_at", staging.time_column("started_at")).replace(
-            "ended_at", staging.time_column("ended_at")
-        )
-        zone_params = [machine.time_zone, machine.time_zone] if staging.postgres else []
-        imported = staging.execute(
-            "INSERT INTO " + usage_table + " (machine_id, usage_import_id, " + columns + ") "  # noqa: S608
-            "SELECT %s, %s, " + selected + " FROM {staging}",
-            [machine.pk, usage_import.pk, *zone_params],
-        )
-        staging.execute(
-            "INSERT INTO " + daily_table + " (allocation_id, day, amount, jobs) "  # noqa: S608
-            "SELECT allocation_id, day, SUM(charge), COUNT(*) FROM {staging} WHERE 1 = 1 GROUP BY allocation_id, day "
-            "ON CONFLICT (allocation_id, day) DO UPDATE SET amount = " + daily_table + ".amount + excluded.amount, "
-            "jobs = " + daily_table + ".jobs + excluded.jobs"
-        )
-        per_allocation = staging.fetchall(
-            "SELECT allocation_id, SUM(charge) FROM {staging} GROUP BY allocation_id ORDER BY allocation_id"
-        )
+        imported, per_allocation = _write_usage(staging, machine=machine, usage_import=usage_import)
+    already = tally.staged - imported
+    repeated = tally.repeated
 
     # SQLite returns SUM() of a decimal column as a float: bring it back to the stored 4 decimals.
     per_allocation = [(pk, Decimal(str(total)).quantize(_FOUR_PLACES)) for pk, total in per_allocation]
@@ -308,8 +360,8 @@ def _import_lines(*, usage_import: UsageImport, raw_lines: Iterable[bytes], prog
         "skipped": {reason: count for reason, count in tally.skipped.items() if count},
         "repeated_in_file": repeated,
         "unknown_accounts": [
-            {"account": account, "partition": partition, "jobs": jobs, "charge": str(charge)}
-            for (account, partition), (jobs, charge) in sorted(tally.unknown_accounts.items())
+            {"account": account, "partition": partition, "jobs": jobs, "charge": str(_units_decimal(units))}
+            for (account, partition), (jobs, units) in sorted(tally.unknown_accounts.items())
         ],
         "unknown_partitions": [
             {"partition": name, "jobs": jobs} for name, jobs in sorted(tally.unknown_partitions.items())

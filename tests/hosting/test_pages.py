@@ -2,6 +2,7 @@
 status and message, and constant query counts."""
 
 import io
+from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -392,6 +393,57 @@ def test_officer_dashboard_context_lists_alerts_and_allocations_at_risk(client_o
     request = client_officer.get("/dashboard/").wsgi_request
     context = programme_officer_context(request)
     assert set(context) == {"hosting_allocations_at_risk", "hosting_alerts"}
+
+
+def allocations_of_amounts(lumi, period, partition, amounts: list[str]) -> list[Allocation]:
+    """One allocation per amount, each charged 16 GPU-hours on 1, 2 and 3 September 2026."""
+    made = [
+        AllocationFactory(partition=partition, period=period, slurm_account=f"acct_{n}", amount=Decimal(amount))
+        for n, amount in enumerate(amounts)
+    ]
+    data = sacct_file(*[
+        sacct_line(str(7000 + n * 10 + d), account=f"acct_{n}", end=f"2026-09-0{d + 1}T12:00:00")
+        for n in range(len(amounts))
+        for d in range(3)
+    ])  # fmt: skip
+    usage_import_create(machine=lumi, stream=io.BytesIO(data), file_name="s.txt", source="command", actor=None)
+    return made
+
+
+def test_allocations_at_risk_agree_with_allocation_list_forecast(lumi, period, lumi_g, programme_officer):
+    from hosting.selectors import allocation_list, allocations_at_risk
+
+    # Used 48 of 60 at 48/14 a day: runs out on 9 September; 48 of 1,000: after the period; 48 of 40: used up.
+    at_risk, _later, _used_up = allocations_of_amounts(lumi, period, lumi_g, ["60", "1000", "40"])
+    AllocationFactory(partition=lumi_g, period=period, slurm_account="idle", amount=Decimal("10"))
+    on = date(2026, 9, 5)
+    expected = [
+        a
+        for a in allocation_list(user=programme_officer, as_of=on, current_on=on)
+        if a.runs_out_before_period_end and not a.forecast.exhausted
+    ]
+    found = allocations_at_risk(user=programme_officer, on=on)
+    assert [a.pk for a in found] == [a.pk for a in expected] == [at_risk.pk]
+    assert (found[0].used, found[0].recent, found[0].forecast) == (
+        expected[0].used,
+        expected[0].recent,
+        expected[0].forecast,
+    )
+    assert found[0].forecast.runs_out_on == date(2026, 9, 9)
+
+
+@pytest.mark.parametrize("rows", [1, 4])
+def test_allocations_at_risk_query_count_is_constant(
+    lumi, period, lumi_g, programme_officer, django_assert_num_queries, rows
+):
+    from hosting.selectors import allocations_at_risk
+
+    allocations_of_amounts(lumi, period, lumi_g, ["60"] * rows)
+    # the officer's roles, the daily aggregates summed per allocation, their amounts and period ends, the
+    # allocations at risk
+    with django_assert_num_queries(4):
+        found = allocations_at_risk(user=programme_officer, on=date(2026, 9, 5))
+    assert len(found) == rows
 
 
 # --- machines and partitions recorded by the programme office ----------------------------------------------------
