@@ -360,8 +360,8 @@ def write_report(args, users, dataset, threads, elapsed, hung, server_log) -> in
     lines = [
         "## Load test",
         "",
-        f"Measured {datetime.now().astimezone():%Y-%m-%d %H:%M %Z} on {platform.machine()}, {os.cpu_count()} cores "
-        "(shared with other engineers running tests at the time, so the figures are pessimistic), PostgreSQL; "
+        f"Measured {datetime.now().astimezone():%Y-%m-%d %H:%M %Z} on {platform.machine()}, {os.cpu_count()} cores, "
+        "PostgreSQL on the same machine; "
         f"command: `DATABASE_URL=postgres://…/aif_scale .venv/bin/python bench/load.py --users {args.users} "
         f"--duration {args.duration:g} --workers {args.workers} --think {args.think:g}`.",
         "",

@@ -489,46 +489,44 @@ class ProposalConsortiumMemberApi(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class ProposalSubmitApi(APIView):
-    @extend_schema(request=None, responses={200: ProposalSerializer, **ERRORS})
+class _ProposalActionApi(APIView):
+    """POST without a body: one service applied to one proposal, answered with the proposal it leaves."""
+
+    perm = ""
+    denial = ""
+    status_code = 200
+
+    @staticmethod
+    def service(*, proposal, actor):
+        raise NotImplementedError
+
     def post(self, request, pk: int):
         proposal = get_proposal(request, pk)
-        check(
-            request.user,
-            "calls.submit_proposal",
-            proposal,
-            "Only applicant staff of the proposal's organisation can submit it.",
-        )
-        services.proposal_submit(proposal=proposal, actor=request.user)
-        return Response(ProposalSerializer(get_proposal(request, pk)).data)
+        check(request.user, self.perm, proposal, self.denial)
+        result = self.service(proposal=proposal, actor=request.user)
+        return Response(ProposalSerializer(get_proposal(request, result.pk)).data, status=self.status_code)
 
 
-class ProposalWithdrawApi(APIView):
-    @extend_schema(request=None, responses={200: ProposalSerializer, **ERRORS})
-    def post(self, request, pk: int):
-        proposal = get_proposal(request, pk)
-        check(
-            request.user,
-            "calls.withdraw_proposal",
-            proposal,
-            "Only applicant staff of the proposal's organisation can withdraw it.",
-        )
-        services.proposal_withdraw(proposal=proposal, actor=request.user)
-        return Response(ProposalSerializer(get_proposal(request, pk)).data)
+@extend_schema(request=None, responses={200: ProposalSerializer, **ERRORS})
+class ProposalSubmitApi(_ProposalActionApi):
+    perm = "calls.submit_proposal"
+    denial = "Only applicant staff of the proposal's organisation can submit it."
+    service = staticmethod(services.proposal_submit)
 
 
-class ProposalCopyApi(APIView):
-    @extend_schema(request=None, responses={201: ProposalSerializer, **ERRORS})
-    def post(self, request, pk: int):
-        proposal = get_proposal(request, pk)
-        check(
-            request.user,
-            "calls.change_proposal",
-            proposal,
-            "Only applicant staff of the proposal's organisation can copy it.",
-        )
-        copy = services.proposal_copy(proposal=proposal, actor=request.user)
-        return Response(ProposalSerializer(get_proposal(request, copy.pk)).data, status=201)
+@extend_schema(request=None, responses={200: ProposalSerializer, **ERRORS})
+class ProposalWithdrawApi(_ProposalActionApi):
+    perm = "calls.withdraw_proposal"
+    denial = "Only applicant staff of the proposal's organisation can withdraw it."
+    service = staticmethod(services.proposal_withdraw)
+
+
+@extend_schema(request=None, responses={201: ProposalSerializer, **ERRORS})
+class ProposalCopyApi(_ProposalActionApi):
+    perm = "calls.change_proposal"
+    denial = "Only applicant staff of the proposal's organisation can copy it."
+    service = staticmethod(services.proposal_copy)
+    status_code = 201
 
 
 class ProposalEligibilityApi(APIView):
