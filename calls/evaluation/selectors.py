@@ -8,6 +8,7 @@ from decimal import Decimal
 from django.db.models import (
     Count,
     DecimalField,
+    Exists,
     F,
     FilteredRelation,
     OuterRef,
@@ -85,35 +86,42 @@ def selected_eu_contribution(*, proposal: Proposal) -> Decimal | None:
     return decision if decision is not None else proposal_eu_contribution(proposal=proposal)
 
 
-def call_selected_eu_contribution(call: Call) -> Decimal:
-    total = BudgetLine.objects.filter(proposal__call_id=call.pk, proposal__status=Proposal.Status.SELECTED).aggregate(
-        total=Sum("eu_contribution")
-    )["total"]
-    return total if total is not None else ZERO
-
-
 def call_available_amount(call: Call) -> Decimal:
     """The amount still available to fund proposals of `call`; the funding line, selections and promotions ask it.
 
     The least of what the call's limits leave: its indicative budget less the EU contributions already selected,
     and — when an envelope funds the call — what the envelope (and every envelope above it) can still take, less
     the selected proposals not yet committed there. A call with neither figure has nothing available.
+    One query for the call's money, two more when an envelope funds it.
     """
-    from grants.selectors import call_available as envelope_available_for_call
+    from grants.models import CallFunding, LedgerEntry
+    from grants.selectors import envelope_available_by_id
 
+    selected = BudgetLine.objects.filter(proposal__call_id=OuterRef("pk"), proposal__status=Proposal.Status.SELECTED)
+    committed = LedgerEntry.objects.filter(grant__proposal_id=OuterRef("proposal_id"), kind=LedgerEntry.Kind.COMMITMENT)
+    uncommitted = selected.annotate(committed=Exists(committed)).filter(committed=False)
+    money = (
+        Call.objects.filter(pk=call.pk)
+        .annotate(
+            selected_eu=_sum_of(selected),
+            uncommitted_eu=_sum_of(uncommitted),
+            envelope_id=Subquery(CallFunding.objects.filter(call_id=OuterRef("pk")).values("envelope_id")[:1]),
+        )
+        .values("selected_eu", "uncommitted_eu", "envelope_id")
+        .get()
+    )
     limits = []
     if call.indicative_budget is not None:
-        limits.append(call.indicative_budget - call_selected_eu_contribution(call))
-    envelope_left = envelope_available_for_call(call)
-    if envelope_left is not None:
+        limits.append(call.indicative_budget - (money["selected_eu"] or ZERO))
+    if money["envelope_id"] is not None:
         # Selected proposals whose grant is not budget-committed yet still need room in the envelope.
-        pending = (
-            BudgetLine.objects.filter(proposal__call_id=call.pk, proposal__status=Proposal.Status.SELECTED)
-            .exclude(proposal__grant__ledger__kind="commitment")
-            .aggregate(total=Sum("eu_contribution"))["total"]
-        )
-        limits.append(envelope_left - (pending or ZERO))
+        limits.append(envelope_available_by_id(money["envelope_id"]) - (money["uncommitted_eu"] or ZERO))
     return min(limits) if limits else ZERO
+
+
+def _sum_of(lines) -> Subquery:
+    total = lines.order_by().values("proposal__call_id").annotate(total=Sum("eu_contribution")).values("total")
+    return Subquery(total, output_field=DecimalField(max_digits=14, decimal_places=2))
 
 
 # --- ranking and funding line ---------------------------------------------------------------------------

@@ -360,8 +360,9 @@ def test_api_ranking_query_count_is_constant(
         evaluate(p, experts, programme_officer, "4", "4", "4")
     client = api_for(User.objects.get(pk=programme_officer.pk))
     url = f"/api/v1/calls/{call.pk}/ranking/?cut_off={proposals[0].cut_off_id}"
-    # roles, call, cut-off, proposals with their consensus scores, money selected, the call's envelope, publication
-    with django_assert_num_queries(7):
+    # roles, call, cut-off, proposals with their consensus scores, the call's money (selected, uncommitted,
+    # envelope), publication
+    with django_assert_num_queries(6):
         response = client.get(url)
     assert response.json()["count"] == rows
 

@@ -298,9 +298,9 @@ def test_ranking_page_query_count_is_constant(
         evaluate(p, experts, programme_officer, "4", "4", "4")
     client.force_login(User.objects.get(pk=programme_officer.pk))
     url = f"/officer/evaluation/cut-offs/{proposals[0].cut_off_id}/ranking/"
-    # session, user, roles, cut-off, proposals with their consensus scores, money selected, the call's envelope,
-    # publication, reports, Django's model permissions (user, groups: navigation)
-    with django_assert_num_queries(11):
+    # session, user, roles, cut-off, proposals with their consensus scores, the call's money (selected,
+    # uncommitted, envelope), publication, reports, Django's model permissions (user, groups: navigation)
+    with django_assert_num_queries(10):
         response = client.get(url)
     assert response.status_code == 200
 

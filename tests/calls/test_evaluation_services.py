@@ -443,9 +443,9 @@ def test_ranking_selector_query_count_is_constant(
     for proposal in p:
         evaluate(proposal, experts, programme_officer, "4", "4", "4")
     cut_off = type(p[0].cut_off).objects.select_related("call").get(pk=p[0].cut_off_id)
-    # proposals with their consensus scores, EU contribution and reviews; money selected; the call's envelope;
-    # publication
-    with django_assert_num_queries(4):
+    # proposals with their consensus scores, EU contribution and reviews; the call's money (selected,
+    # uncommitted, envelope); publication
+    with django_assert_num_queries(3):
         ranking = cut_off_ranking(cut_off=cut_off)
     assert len(ranking.rows) == rows
 
@@ -726,3 +726,28 @@ def test_call_available_amount_is_bounded_by_the_funding_envelope(call, finance_
     assert call_available_amount(call) == Decimal("1000000.00")
     call_funding_set(call=call, envelope=envelope, actor=finance_officer)
     assert call_available_amount(call) == Decimal("250000.00")
+
+
+@pytest.mark.parametrize("rows", [1, 3])
+def test_ranking_selector_with_envelope_stays_within_five_queries(
+    call, applicant, programme_officer, finance_officer, freezer, experts, django_assert_num_queries, rows
+):
+    from grants.services import call_funding_set, envelope_create
+
+    envelope = envelope_create(
+        code="AIF-RANK",
+        name="Ranking envelope",
+        programme="digital_europe",
+        amount=Decimal("1000000000.00"),
+        period_start=2026,
+        period_end=2026,
+        actor=finance_officer,
+    )
+    call_funding_set(call=call, envelope=envelope, actor=finance_officer)
+    p = _batch(call, applicant, programme_officer, freezer, ["1000.00"] * rows)
+    for proposal in p:
+        evaluate(proposal, experts, programme_officer, "4", "4", "4")
+    cut_off = type(p[0].cut_off).objects.select_related("call").get(pk=p[0].cut_off_id)
+    # proposals; the call's money (selected, uncommitted, envelope); the envelopes and their ledger sums; publication
+    with django_assert_num_queries(5):
+        cut_off_ranking(cut_off=cut_off)
