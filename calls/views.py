@@ -34,26 +34,14 @@ from calls.selectors import (
     with_budget_totals,
 )
 from eurohpc.errors import DomainError
+from eurohpc.pages import render_refusal as _refused
+from eurohpc.pages import require_perm as _require
 
 PAGE_SIZE = 50
 
 
-def _refused(request, exc: DomainError, template: str, context: dict):
-    """Render the page again with the rule that refused the action, under the refusal's status code."""
-    messages.error(request, exc.message)
-    for problems in exc.errors.values():
-        for problem in problems:
-            messages.error(request, problem)
-    return render(request, template, context, status=exc.status_code)
-
-
 def _proposal(request, pk: int) -> Proposal:
     return proposal_for(user=request.user, pk=pk)
-
-
-def _require(request, perm: str, obj=None, message: str = "") -> None:
-    if not request.user.has_perm(perm, obj):
-        raise PermissionDenied(message or "You do not have permission to do this.")
 
 
 # --- public -----------------------------------------------------------------------------------------

@@ -12,7 +12,6 @@ from decimal import Decimal
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Count
 from django.http import FileResponse, Http404, HttpResponse, StreamingHttpResponse
@@ -23,6 +22,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from calls.models import Call
 from eurohpc.errors import DomainError
+from eurohpc.pages import require_perm as _require
 from grants import services
 from grants.charts import envelope_bars, time_series
 from grants.forms import (
@@ -56,11 +56,6 @@ from grants.xlsx import xlsx_bytes
 
 PAGE_SIZE = 25
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
-
-
-def _require(request, perm: str, obj=None, message: str = "") -> None:
-    if not request.user.has_perm(perm, obj):
-        raise PermissionDenied(message or "You do not have permission to do this.")
 
 
 def _as_of(request) -> date | None:

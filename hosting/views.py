@@ -6,7 +6,6 @@ Refusals keep their 4xx status: 403 for a role that may not act, 404 for another
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -14,6 +13,8 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from eurohpc.errors import DomainError
+from eurohpc.pages import render_refusal as _refused
+from eurohpc.pages import require_perm as _require
 from hosting import selectors, services
 from hosting.forms import (
     AllocationForm,
@@ -28,16 +29,6 @@ from hosting.models import AllocationPeriod, Machine, UsageImport, UserProject
 from hosting.sacct import UsageFileError
 
 PAGE_SIZE = 50
-
-
-def _require(request, perm: str, obj=None, message: str = "") -> None:
-    if not request.user.has_perm(perm, obj):
-        raise PermissionDenied(message or "You do not have permission to do this.")
-
-
-def _refused(request, exc: DomainError, template: str, context: dict):
-    messages.error(request, exc.message)
-    return render(request, template, context, status=exc.status_code)
 
 
 def _machine(request, pk: int) -> Machine:

@@ -30,22 +30,11 @@ from calls.evaluation.rules import coi_closed_reason
 from calls.evaluation.scheme import scheme_from_data, scheme_of
 from calls.models import Assignment, CutOff, Document, Proposal, Review, SummaryReport
 from eurohpc.errors import DomainError
+from eurohpc.pages import render_refusal as _refused
+from eurohpc.pages import require_perm as _require
 
 PAGE_SIZE = 50
 ONLY_OFFICERS = "Only programme officers manage the evaluation."
-
-
-def _refused(request, exc: DomainError, template: str, context: dict):
-    messages.error(request, exc.message)
-    for problems in exc.errors.values():
-        for problem in problems:
-            messages.error(request, problem)
-    return render(request, template, context, status=exc.status_code)
-
-
-def _require(request, perm: str, obj=None, message: str = "") -> None:
-    if not request.user.has_perm(perm, obj):
-        raise PermissionDenied(message or "You do not have permission to do this.")
 
 
 # --- evaluator -----------------------------------------------------------------------------------------------
