@@ -1,6 +1,10 @@
 """Slurm usage import at scale: 1,000,000 generated sacct lines imported through the service, against a raw COPY
 of the same lines into an unindexed table, in the same run. Prints both rates and their ratio (goal >= 0.5).
 
+It also measures, in the same run, what no import can go below: a COPY of the import's own rows, already parsed,
+checked and typed as the usage table stores them, into a copy of that table without its indexes, and into one
+with only the unique key on (machine, JobIDRaw) that makes a re-import add nothing.
+
 Runs on a throw-away test database of DATABASE_URL (dropped at the end, with the generated file); needs
 PostgreSQL (COPY).
 
@@ -8,6 +12,7 @@ PostgreSQL (COPY).
     BENCH_SACCT_LINES=200000 ...   # a smaller run
 """
 
+import io
 import os
 import sys
 import tempfile
@@ -117,6 +122,35 @@ def raw_copy(path: Path) -> float:
     return elapsed
 
 
+def typed_floor() -> tuple[float, float]:
+    """Seconds to COPY the imported rows, as stored, into a copy of the usage table: unindexed, then unique-keyed.
+
+    No parsing, checking, mapping or aggregating: only PostgreSQL reading typed values (times, dates, decimals)
+    and writing a logged table, which an import has to do for every job it keeps.
+    """
+    from hosting.models import UsageRecord
+
+    table = UsageRecord._meta.db_table
+    rows = io.BytesIO()
+    with connection.cursor() as cursor:
+        with cursor.cursor.copy(f"COPY {table} TO STDOUT") as copy:
+            for block in copy:
+                rows.write(block)
+        data = rows.getvalue()
+        seconds = []
+        for key in ("", ", UNIQUE (machine_id, job_id_raw)"):
+            cursor.execute(f"CREATE TABLE bench_usage_floor (LIKE {table}{key})")
+            start = time.perf_counter()
+            with cursor.cursor.copy("COPY bench_usage_floor FROM STDIN") as copy:
+                for at in range(0, len(data), 1 << 20):
+                    copy.write(data[at : at + (1 << 20)])
+            seconds.append(time.perf_counter() - start)
+            cursor.execute("SELECT COUNT(*) FROM bench_usage_floor")
+            assert cursor.fetchone()[0] == LINES
+            cursor.execute("DROP TABLE bench_usage_floor")
+    return seconds[0], seconds[1]
+
+
 def parse_only(path: Path) -> float:
     """Read and check every line as the import does, without the database: the Python share of the import."""
     from hosting.sacct import SacctReader
@@ -161,6 +195,7 @@ def main() -> None:
             assert again.imported == 0
 
             copy_s = raw_copy(path)
+            floor_s, floor_keyed_s = typed_floor()
             parse_s = parse_only(path)
 
         import_rate, copy_rate, again_rate = LINES / imported_s, LINES / copy_s, LINES / again_s
@@ -174,7 +209,17 @@ def main() -> None:
             f"{'  of which reading and checking the lines (no database)':<58} {parse_s:>8.2f} {LINES / parse_s:>10,.0f}"
         )
         print(f"{'raw COPY of the same lines into an unindexed table':<58} {copy_s:>8.2f} {copy_rate:>10,.0f}")
+        floor_label = "COPY of the imported rows, typed, into an unindexed table"
+        print(f"{floor_label:<58} {floor_s:>8.2f} {LINES / floor_s:>10,.0f}")
+        print(
+            f"{'  the same with the unique key (machine, JobIDRaw)':<58} {floor_keyed_s:>8.2f} "
+            f"{LINES / floor_keyed_s:>10,.0f}"
+        )
         print(f"ratio import / raw COPY: {import_rate / copy_rate:.2f} (goal >= 0.5)")
+        print(
+            f"ratio typed COPY / raw COPY: {copy_s / floor_s:.2f} unindexed, {copy_s / floor_keyed_s:.2f} with the "
+            "unique key (the most any import that keeps typed job rows could reach)"
+        )
     finally:
         connection.creation.destroy_test_db(old_name, verbosity=0)
 
