@@ -66,17 +66,19 @@ def seed_envelopes(*, actor: User | None, out) -> dict[str, Envelope]:
     for row in rows:
         if row["code"] in existing:
             continue
-        existing[row["code"]] = envelope_create(
-            code=row["code"],
-            name=row["name"],
-            programme=PROGRAMMES[row["programme"]],
-            period_start=row["period"][0],
-            period_end=row["period"][1],
-            amount=Decimal(row["amount"]),
-            parent=existing.get(row["parent"]) if row.get("parent") else None,
-            is_illustrative=row in ILLUSTRATIVE_ENVELOPES,
-            actor=actor,
-        )
+        # Opened on 1 January of the first budget year, before the replayed commitments against it.
+        with replayed_at(datetime(row["period"][0], 1, 1, tzinfo=LUX)):
+            existing[row["code"]] = envelope_create(
+                code=row["code"],
+                name=row["name"],
+                programme=PROGRAMMES[row["programme"]],
+                period_start=row["period"][0],
+                period_end=row["period"][1],
+                amount=Decimal(row["amount"]),
+                parent=existing.get(row["parent"]) if row.get("parent") else None,
+                is_illustrative=row in ILLUSTRATIVE_ENVELOPES,
+                actor=actor,
+            )
         created += 1
     out(f"envelopes: {created} created, {len(existing) - created} already there")
     return existing

@@ -49,6 +49,26 @@ class Envelope(models.Model):
         return f"{self.period_start}–{self.period_end}"
 
 
+class EnvelopeAmount(AppendOnlyModel):
+    """An envelope's amount from `effective_at` on: its opening amount, then each budget amendment.
+
+    `Envelope.amount` is the amount in force now; positions at an earlier date read the amount in force then.
+    """
+
+    envelope = models.ForeignKey(Envelope, on_delete=models.PROTECT, related_name="amounts")
+    amount = models.DecimalField(max_digits=14, decimal_places=2)
+    effective_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["envelope", "effective_at", "pk"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="envelopeamount_amount_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.envelope_id} from {self.effective_at:%Y-%m-%d}: {self.amount}"
+
+
 class CallFunding(models.Model):
     """Which envelope funds a call: the funding line of the call's ranking is drawn against it."""
 

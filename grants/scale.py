@@ -11,8 +11,9 @@ envelope's amount covers the net commitments of its subtree (the root's covers a
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from zoneinfo import ZoneInfo
 
-from grants.models import CallFunding, Envelope, Grant, GrantBudgetLine, LedgerEntry, Programme
+from grants.models import CallFunding, Envelope, EnvelopeAmount, Grant, GrantBudgetLine, LedgerEntry, Programme
 
 PREFIX = "SCALE"
 MUTUAL_INSURANCE = Decimal("0.05")
@@ -132,6 +133,9 @@ def build(*, load, rng, now: datetime, ledger: int, selected: list, people) -> N
         ],
     )  # fmt: skip
     envelope_of = {call_id: env.pk for call_id, env in zip(calls, children, strict=True)}
+    opened = datetime(2024, 1, 1, tzinfo=ZoneInfo("Europe/Luxembourg"))  # before the dataset's first commitment
+    load.bulk(EnvelopeAmount, [EnvelopeAmount(envelope=e, amount=e.amount, effective_at=opened)
+                               for e in [root, *children]])  # fmt: skip
     load.bulk(CallFunding, [CallFunding(call_id=c, envelope_id=envelope_of[c]) for c in calls])
 
     grant_rows, line_rows, ledger_rows = [], [], []

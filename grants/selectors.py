@@ -20,9 +20,11 @@ from django.db.models import (
     F,
     IntegerField,
     Max,
+    OuterRef,
     Prefetch,
     Q,
     QuerySet,
+    Subquery,
     Sum,
     Value,
     When,
@@ -30,7 +32,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, TruncMonth
 from django.utils import timezone
 
-from grants.models import PAYMENT_KINDS, AwardLetter, CallFunding, Envelope, Grant, LedgerEntry
+from grants.models import PAYMENT_KINDS, AwardLetter, CallFunding, Envelope, EnvelopeAmount, Grant, LedgerEntry
 
 ZERO = Decimal("0.00")
 MONEY = DecimalField(max_digits=16, decimal_places=2)
@@ -99,10 +101,8 @@ class EnvelopePosition:
     depth: int
     as_of: date | None
     totals: Totals = field(default_factory=Totals)
-
-    @property
-    def amount(self) -> Decimal:
-        return self.envelope.amount
+    # The envelope's amount in force at the end of `as_of` (now when None); zero before the envelope opened.
+    amount: Decimal = ZERO
 
     committed = property(lambda self: self.totals.committed)
     decommitted = property(lambda self: self.totals.decommitted)
@@ -113,7 +113,7 @@ class EnvelopePosition:
 
     @property
     def available(self) -> Decimal:
-        return self.envelope.amount - self.totals.net_committed
+        return self.amount - self.totals.net_committed
 
     @property
     def committed_share(self) -> Decimal:
@@ -181,9 +181,31 @@ def _tree_order(envelopes: list[Envelope]) -> list[tuple[Envelope, int]]:
     return ordered
 
 
+def _envelopes(as_of: date | None) -> list[Envelope]:
+    """Every envelope by code; with `as_of`, each carries `amount_then`, the amount in force at the end of that day
+    (None before the envelope opened). One query."""
+    envelopes = Envelope.objects.order_by("code")
+    if as_of is not None:
+        in_force = EnvelopeAmount.objects.filter(envelope=OuterRef("pk"), effective_at__lt=end_of_day(as_of))
+        envelopes = envelopes.annotate(
+            amount_then=Subquery(in_force.order_by("-effective_at", "-pk").values("amount")[:1])
+        )
+    return list(envelopes)
+
+
+def _amount_at(envelope: Envelope, as_of: date | None) -> Decimal:
+    if as_of is None:
+        return envelope.amount
+    then = envelope.amount_then  # set by _envelopes(as_of)
+    # SQLite hands the subquery's decimal back without its scale: cents, as everywhere else.
+    return ZERO if then is None else Decimal(then).quantize(ZERO)
+
+
 def _positions(envelopes: list[Envelope], totals: dict[int, Totals], as_of: date | None) -> list[EnvelopePosition]:
     ordered = _tree_order(envelopes)
-    positions = {e.pk: EnvelopePosition(envelope=e, depth=d, as_of=as_of) for e, d in ordered}
+    positions = {
+        e.pk: EnvelopePosition(envelope=e, depth=d, as_of=as_of, amount=_amount_at(e, as_of)) for e, d in ordered
+    }
     parent_of = {e.pk: e.parent_id for e in envelopes}
     for envelope_id, own in totals.items():
         node = envelope_id
@@ -195,13 +217,12 @@ def _positions(envelopes: list[Envelope], totals: dict[int, Totals], as_of: date
 
 def envelope_positions(*, as_of: date | None = None) -> list[EnvelopePosition]:
     """Every envelope in tree order with its position (its own entries and its descendants'). Two queries."""
-    envelopes = list(Envelope.objects.order_by("code"))
-    return _positions(envelopes, _totals_by_envelope(None, as_of), as_of)
+    return _positions(_envelopes(as_of), _totals_by_envelope(None, as_of), as_of)
 
 
 def envelope_position(*, envelope: Envelope, as_of: date | None = None) -> EnvelopePosition:
     """One envelope's position, its descendants included. Two queries."""
-    envelopes = list(Envelope.objects.order_by("code"))
+    envelopes = _envelopes(as_of)
     subtree = _descendant_ids(envelopes, envelope.pk)
     scoped = [e for e in envelopes if e.pk in subtree]
     positions = _positions(scoped, _totals_by_envelope(subtree, as_of), as_of)
@@ -469,7 +490,7 @@ def finance_overview(*, as_of: date | None = None, months: int = 24) -> FinanceO
     as_of=as_of, months=months)` for the single root envelope (or every envelope when there are several roots):
     one scan of the ledger grouped by envelope, month, kind and reversal serves both.
     """
-    envelopes = list(Envelope.objects.order_by("code"))
+    envelopes = _envelopes(as_of)
     last = (as_of or timezone.localdate()).replace(day=1)
     window = [last]
     while len(window) < max(months, 1):

@@ -23,6 +23,7 @@ from grants.models import (
     AwardLetter,
     CallFunding,
     Envelope,
+    EnvelopeAmount,
     Grant,
     GrantBudgetLine,
     LedgerEntry,
@@ -128,6 +129,7 @@ def envelope_create(
         parent=parent,
         is_illustrative=is_illustrative,
     )
+    EnvelopeAmount.objects.create(envelope=envelope, amount=amount, effective_at=envelope.created_at)
     audit_record(
         actor=actor,
         verb="envelope.create",
@@ -159,6 +161,7 @@ def envelope_set_amount(*, envelope: Envelope, amount: Decimal, actor: User | No
     before = envelope.amount
     envelope.amount = amount
     envelope.save(update_fields=["amount"])
+    EnvelopeAmount.objects.create(envelope=envelope, amount=amount, effective_at=timezone.now())
     audit_record(actor=actor, verb="envelope.set_amount", target=envelope, changes={"from": before, "to": amount})
     return envelope
 

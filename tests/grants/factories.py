@@ -1,6 +1,11 @@
 """Envelopes, selected proposals and grants built through the services."""
 
+from datetime import datetime
 from decimal import Decimal
+from unittest import mock
+from zoneinfo import ZoneInfo
+
+from django.utils import timezone
 
 from calls.evaluation.services import decision_record
 from calls.models import Proposal
@@ -16,10 +21,13 @@ CALL_BUDGET = Decimal("1000000000.00")  # the call's indicative budget: room for
 
 
 def make_envelope(*, code: str, amount: str, parent: Envelope | None = None, years=(2024, 2027)) -> Envelope:
-    return envelope_create(
-        code=code, name=f"Envelope {code}", programme="digital_europe", period_start=years[0], period_end=years[1],
-        amount=Decimal(amount), parent=parent, actor=None,
-    )  # fmt: skip
+    """An envelope opened on 1 January of its first budget year (positions at earlier dates show no amount)."""
+    opened = datetime(years[0], 1, 1, tzinfo=ZoneInfo("Europe/Luxembourg"))
+    with mock.patch.object(timezone, "now", lambda: opened):
+        return envelope_create(
+            code=code, name=f"Envelope {code}", programme="digital_europe", period_start=years[0],
+            period_end=years[1], amount=Decimal(amount), parent=parent, actor=None,
+        )  # fmt: skip
 
 
 def make_tree(*, parent_amount: str = "800000000.00", child_amount: str = "400000000.00"):

@@ -1,12 +1,15 @@
 """Envelope positions: the tree roll-up, `as_of` dates, and a constant number of queries."""
 
+import importlib
 from datetime import date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.apps import apps as django_apps
 
-from grants.models import LedgerEntry
+from eurohpc.services import audit_record
+from grants.models import Envelope, LedgerEntry
 from grants.selectors import (
     envelope_available,
     envelope_position,
@@ -14,7 +17,13 @@ from grants.selectors import (
     envelope_series,
     finance_overview,
 )
-from grants.services import commitment_create, decommitment_create, grant_sign, payment_record
+from grants.services import (
+    commitment_create,
+    decommitment_create,
+    envelope_set_amount,
+    grant_sign,
+    payment_record,
+)
 
 pytestmark = pytest.mark.django_db
 LUX = ZoneInfo("Europe/Luxembourg")
@@ -152,3 +161,59 @@ def test_envelope_positions_query_count_is_constant(tree, grant, finance_officer
         envelope_available(tree[1])
     with django_assert_num_queries(2):  # envelopes, one ledger aggregate by envelope and month
         finance_overview(as_of=date(2100, 1, 1))
+
+
+def test_position_as_of_reads_the_amount_in_force_then(tree, finance_officer, freezer):
+    _parent, child = tree  # opened on 1 January 2024 (Luxembourg)
+    freezer(at(2025, 3, 1, 9))
+    envelope_set_amount(envelope=child, amount=EUR("450000000.00"), actor=finance_officer)
+    freezer(at(2025, 6, 1, 9))
+    envelope_set_amount(envelope=child, amount=EUR("420000000.00"), actor=finance_officer)
+    freezer(at(2026, 1, 5))
+    days = (date(2023, 12, 31), date(2024, 1, 1), date(2025, 2, 28), date(2025, 3, 1), date(2025, 6, 1))
+    assert [envelope_position(envelope=child, as_of=day).amount for day in days] == [
+        EUR("0.00"), EUR("400000000.00"), EUR("400000000.00"), EUR("450000000.00"), EUR("420000000.00"),
+    ]  # fmt: skip
+    assert envelope_position(envelope=child).amount == EUR("420000000.00")
+    assert envelope_available(child, date(2025, 3, 1)) == EUR("450000000.00")
+    by_code = {p.envelope.code: p for p in envelope_positions(as_of=date(2025, 3, 1))}
+    assert (by_code["AIF-2024"].available, by_code["AIF-2024-2027"].available) == (
+        EUR("450000000.00"),
+        EUR("800000000.00"),
+    )
+    assert [p.amount for p in finance_overview(as_of=date(2025, 3, 1)).positions] == [
+        EUR("800000000.00"),
+        EUR("450000000.00"),
+    ]
+
+
+def test_envelope_amount_history_is_written_by_the_services(tree, finance_officer, freezer):
+    _parent, child = tree
+    freezer(at(2025, 3, 1, 9))
+    envelope_set_amount(envelope=child, amount=EUR("450000000.00"), actor=finance_officer)
+    assert list(child.amounts.values_list("amount", "effective_at")) == [
+        (EUR("400000000.00"), at(2024, 1, 1, 0)),
+        (EUR("450000000.00"), at(2025, 3, 1, 9)),
+    ]
+
+
+def test_envelope_amount_history_is_rebuilt_from_the_audit_trail(finance_officer, freezer):
+    """Envelopes made before the history existed get it from their creation and their amendment events."""
+    migration = importlib.import_module("grants.migrations.0002_envelope_amount_history")
+    freezer(at(2024, 2, 1))
+    envelope = Envelope.objects.create(code="OLD", name="Old", programme="digital_europe", period_start=2024,
+                                       period_end=2024, amount=EUR("300.00"))  # fmt: skip
+    freezer(at(2024, 5, 1))
+    audit_record(actor=finance_officer, verb="envelope.set_amount", target=envelope,
+                 changes={"from": EUR("100.00"), "to": EUR("200.00")})  # fmt: skip
+    freezer(at(2024, 7, 1))
+    audit_record(actor=finance_officer, verb="envelope.set_amount", target=envelope,
+                 changes={"from": EUR("200.00"), "to": EUR("300.00")})  # fmt: skip
+    migration.envelope_amounts_from_audit(django_apps, None)
+    migration.envelope_amounts_from_audit(django_apps, None)  # envelopes with a history are left alone
+    assert list(envelope.amounts.values_list("amount", "effective_at")) == [
+        (EUR("100.00"), at(2024, 2, 1)),
+        (EUR("200.00"), at(2024, 5, 1)),
+        (EUR("300.00"), at(2024, 7, 1)),
+    ]
+    assert envelope_position(envelope=envelope, as_of=date(2024, 6, 30)).amount == EUR("200.00")
