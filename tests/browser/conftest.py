@@ -13,6 +13,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from django.db import connections
 from django.utils import timezone
 
 from tests.factories import PASSWORD
@@ -52,6 +53,9 @@ def chromium(django_db_setup, live_server, monkeypatch):
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
+        # Greenlets have their own context, so ORM calls made while Playwright runs open a connection of their own
+        # that the test database's teardown does not see: close it here, where it is visible.
+        connections.close_all()
 
 
 class Browser:
