@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
+from django.db import connection
 from django.db.models import (
     DecimalField,
     ExpressionWrapper,
@@ -36,6 +37,7 @@ from hosting.models import (
     PartitionQuota,
     UsageDaily,
     UsageImport,
+    UsageRecord,
     UserProject,
 )
 
@@ -281,3 +283,124 @@ def allocations_at_risk(*, user, on: date | None = None) -> list[Allocation]:
         allocation.last_usage_day = row["last_usage_day"]
         decorate_allocation(allocation, as_of=on)
     return allocations
+
+
+# --- usage consistency -------------------------------------------------------------------------------
+
+
+@dataclass
+class UsageReport:
+    """What `usage_consistency_report` checked and the first problems it found (at most `limit` of each kind)."""
+
+    jobs: int
+    daily: int
+    problems: list[str]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def _tables() -> dict[str, str]:
+    models = {"usage": UsageRecord, "daily": UsageDaily, "allocation": Allocation, "partition": Partition,
+              "period": AllocationPeriod, "machine": Machine, "import": UsageImport}  # fmt: skip
+    return {key: connection.ops.quote_name(model._meta.db_table) for key, model in models.items()}
+
+
+def usage_consistency_report(*, machine: Machine | None = None, limit: int = 20) -> UsageReport:
+    """Check the job rows and daily aggregates of `machine` (or of every machine), in four queries.
+
+    - each job's machine, allocation and import exist; the allocation and the import are of the job's machine;
+      the job's day lies in the allocation's period;
+    - each job's charge is the rule's: units x ElapsedRaw / 3600 hours, rounded half up to 4 places, where the
+      units are the GPUs, cores or nodes the partition counts;
+    - each daily aggregate equals the sum and count of its job rows, and every (allocation, day) with jobs has one.
+
+    The import writes all of this in one transaction; the check is for audits and for after a restore.
+    """
+    t = _tables()
+    on_machine = "" if machine is None else "WHERE u.machine_id = %s"
+    params = [] if machine is None else [machine.pk]
+    units = (
+        f"(CASE p.accounting_unit WHEN '{Partition.Unit.GPU_HOURS.value}' THEN u.gpus "
+        f"WHEN '{Partition.Unit.CORE_HOURS.value}' THEN u.cpus ELSE u.nodes END)"
+    )
+    rule = f"((CAST({units} AS bigint) * u.elapsed_seconds * 50 + 9) / 18)"
+    end_column = connection.ops.quote_name("end")
+    jobs_sql = (
+        f"SELECT u.job_id_raw, u.machine_id, m.id, u.allocation_id, a.id, p.machine_id, u.usage_import_id, i.id, "  # noqa: S608
+        f"i.machine_id, u.day, ap.name, ap.start, ap.{end_column}, u.charge, {rule} FROM {t['usage']} u "
+        f"LEFT JOIN {t['machine']} m ON m.id = u.machine_id LEFT JOIN {t['allocation']} a ON a.id = u.allocation_id "
+        f"LEFT JOIN {t['partition']} p ON p.id = a.partition_id LEFT JOIN {t['period']} ap ON ap.id = a.period_id "
+        f"LEFT JOIN {t['import']} i ON i.id = u.usage_import_id "
+        f"{on_machine} {'AND' if on_machine else 'WHERE'} (m.id IS NULL OR a.id IS NULL OR i.id IS NULL "
+        f"OR p.machine_id <> u.machine_id OR i.machine_id <> u.machine_id OR u.day < ap.start "
+        f"OR u.day > ap.{end_column} OR ROUND(u.charge * 10000) <> {rule}) "
+        f"ORDER BY u.machine_id, u.job_id_raw LIMIT {int(limit)}"
+    )
+    per_day = (
+        f"(SELECT u.allocation_id, u.day, SUM(u.charge) AS amount, COUNT(*) AS jobs FROM {t['usage']} u "  # noqa: S608
+        f"{on_machine} GROUP BY u.allocation_id, u.day) j"
+    )
+    daily_scope = "" if machine is None else "AND p.machine_id = %s"
+    daily_sql = (
+        f"SELECT d.allocation_id, d.day, d.amount, d.jobs, j.amount, j.jobs FROM {t['daily']} d "  # noqa: S608
+        f"JOIN {t['allocation']} a ON a.id = d.allocation_id JOIN {t['partition']} p ON p.id = a.partition_id "
+        f"LEFT JOIN {per_day} ON j.allocation_id = d.allocation_id AND j.day = d.day "
+        f"WHERE (j.jobs IS NULL OR j.jobs <> d.jobs OR ROUND(j.amount, 4) <> ROUND(d.amount, 4)) {daily_scope} "
+        f"UNION ALL SELECT j.allocation_id, j.day, NULL, NULL, j.amount, j.jobs FROM {per_day} "
+        f"WHERE NOT EXISTS (SELECT 1 FROM {t['daily']} d WHERE d.allocation_id = j.allocation_id AND d.day = j.day) "
+        f"ORDER BY 1, 2 LIMIT {int(limit)}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT COUNT(*) FROM {t['usage']} u {on_machine}", params)  # noqa: S608
+        jobs = cursor.fetchone()[0]
+        cursor.execute(
+            f"SELECT COUNT(*) FROM {t['daily']} d JOIN {t['allocation']} a ON a.id = d.allocation_id "  # noqa: S608
+            f"JOIN {t['partition']} p ON p.id = a.partition_id {'WHERE p.machine_id = %s' if machine else ''}",
+            params,
+        )
+        daily = cursor.fetchone()[0]
+        cursor.execute(jobs_sql, params)
+        job_rows = cursor.fetchall()
+        cursor.execute(daily_sql, params + params + params)
+        daily_rows = cursor.fetchall()
+    problems = [_job_problem(row) for row in job_rows]
+    problems += [_daily_problem(row) for row in daily_rows]
+    return UsageReport(jobs=jobs, daily=daily, problems=problems)
+
+
+def _job_problem(row) -> str:
+    (job, machine_id, machine_found, allocation_id, allocation_found, allocation_machine, import_id, import_found,
+     import_machine, day, period, start, end, charge, rule_units) = row  # fmt: skip
+    where = f"job {job} on machine {machine_id}"
+    if machine_found is None:
+        return f"{where}: the machine does not exist."
+    if allocation_found is None:
+        return f"{where}: allocation {allocation_id} does not exist."
+    if import_found is None:
+        return f"{where}: usage import {import_id} does not exist."
+    if allocation_machine != machine_id:
+        return f"{where}: allocation {allocation_id} is on machine {allocation_machine}."
+    if import_machine != machine_id:
+        return f"{where}: usage import {import_id} is of machine {import_machine}."
+    if not start <= _as_date(day) <= end:
+        return f"{where}: day {day} lies outside period {period} ({start} to {end}) of allocation {allocation_id}."
+    expected = Decimal(rule_units).scaleb(-4)
+    return f"{where}: charge {Decimal(str(charge)).quantize(expected)}, the rule gives {expected}."
+
+
+def _as_date(value) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value))
+
+
+def _daily_problem(row) -> str:
+    allocation_id, day, amount, jobs, job_amount, job_count = row
+    found = "none" if job_count is None else f"{_four(job_amount)} ({job_count} jobs)"
+    if amount is None:
+        return f"allocation {allocation_id}, day {day}: no daily aggregate, job rows {found}."
+    return f"allocation {allocation_id}, day {day}: daily aggregate {_four(amount)} ({jobs} jobs), job rows {found}."
+
+
+def _four(value) -> Decimal:
+    return Decimal(str(value)).quantize(Decimal("0.0001"))

@@ -154,3 +154,28 @@ def sacct_file(*lines: str, header: str = SACCT_HEADER) -> bytes:
 
 GPU_QUOTA = Decimal("158976.00")  # the `lumi_g` fixture in the 2026-H2 period
 CPU_QUOTA = Decimal("15897.60")  # the `lumi_c` fixture
+
+
+def usage_row_insert(record, **changes) -> tuple[str, list]:
+    """SQL and parameters inserting a copy of the usage row `record` (job 2002), with `changes` to its columns."""
+    values = {
+        "machine_id": record.machine_id,
+        "job_id_raw": "2002",
+        "job_id": "2002",
+        "allocation_id": record.allocation_id,
+        "usage_import_id": record.usage_import_id,
+        "slurm_partition": record.slurm_partition,
+        "account": record.account,
+        "slurm_user": record.slurm_user,
+        "state": record.state,
+        "ended_at": record.ended_at,
+        "day": record.day,
+        "elapsed_seconds": record.elapsed_seconds,
+        "nodes": record.nodes,
+        "cpus": record.cpus,
+        "gpus": record.gpus,
+        "charge": record.charge,
+        **changes,
+    }
+    columns, placeholders = ", ".join(values), ", ".join(["%s"] * len(values))
+    return f"INSERT INTO hosting_usagerecord ({columns}) VALUES ({placeholders})", list(values.values())  # noqa: S608

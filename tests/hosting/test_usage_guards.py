@@ -10,7 +10,7 @@ from django.db.models import ProtectedError
 from hosting.models import UsageImport, UsageRecord
 from hosting.services import usage_import_create
 from tests.conftest import requires_postgresql
-from tests.hosting.factories import AllocationFactory, sacct_file, sacct_line
+from tests.hosting.factories import AllocationFactory, sacct_file, sacct_line, usage_row_insert
 
 pytestmark = [requires_postgresql, pytest.mark.django_db]
 
@@ -33,43 +33,19 @@ def _execute(sql: str, params=()) -> None:
         cursor.execute(sql, params)
 
 
-def _copy_of(record, **changes) -> tuple[str, list]:
-    values = {
-        "machine_id": record.machine_id,
-        "job_id_raw": "2002",
-        "job_id": "2002",
-        "allocation_id": record.allocation_id,
-        "usage_import_id": record.usage_import_id,
-        "slurm_partition": record.slurm_partition,
-        "account": record.account,
-        "slurm_user": record.slurm_user,
-        "state": record.state,
-        "ended_at": record.ended_at,
-        "day": record.day,
-        "elapsed_seconds": record.elapsed_seconds,
-        "nodes": record.nodes,
-        "cpus": record.cpus,
-        "gpus": record.gpus,
-        "charge": record.charge,
-        **changes,
-    }
-    columns, placeholders = ", ".join(values), ", ".join(["%s"] * len(values))
-    return f"INSERT INTO hosting_usagerecord ({columns}) VALUES ({placeholders})", list(values.values())  # noqa: S608
-
-
 @pytest.mark.parametrize(
     ("column", "missing"),
     [("allocation_id", "allocation"), ("machine_id", "machine"), ("usage_import_id", "usage import")],
 )
 def test_usage_insert_refuses_reference_that_does_not_exist(record, column, missing):
     with pytest.raises(IntegrityError) as refused:
-        _execute(*_copy_of(record, **{column: 987654}))
+        _execute(*usage_row_insert(record, **{column: 987654}))
     assert str(refused.value).splitlines()[0] == f"usage refers to {missing} 987654 which does not exist"
     assert UsageRecord.objects.count() == 1
 
 
 def test_usage_insert_with_existing_references_passes(record):
-    _execute(*_copy_of(record))
+    _execute(*usage_row_insert(record))
     assert UsageRecord.objects.count() == 2
 
 
