@@ -31,3 +31,8 @@ def html_to_pdf(html: str) -> bytes:
     from weasyprint import HTML
 
     return HTML(string=html, base_url=str(settings.BASE_DIR)).write_pdf()
+
+
+def award_letter_pdf(letter) -> bytes:
+    """The letter rendered: its grant's figures into the template, the HTML into PDF."""
+    return html_to_pdf(award_letter_html(letter))

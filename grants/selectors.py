@@ -393,6 +393,15 @@ def selected_proposals_without_grant():
     )
 
 
+def award_letter_for_render(*, letter_id: int) -> AwardLetter | None:
+    """A letter with what its PDF shows of the grant, the beneficiary, the call and the cut-off (one query)."""
+    return (
+        AwardLetter.objects.select_related("grant__beneficiary", "grant__proposal__call", "grant__proposal__cut_off")
+        .filter(pk=letter_id)
+        .first()
+    )
+
+
 def award_letter_latest(*, grant: Grant) -> AwardLetter | None:
     return AwardLetter.objects.filter(grant_id=grant.pk).order_by("-version").first()
 

@@ -30,7 +30,13 @@ from grants.models import (
     Programme,
 )
 from grants.schedule import INTERIM_CAP, default_mutual_insurance_rate
-from grants.selectors import Totals, envelope_chain_ids, envelope_subtree_totals, grant_totals
+from grants.selectors import (
+    Totals,
+    award_letter_for_render,
+    envelope_chain_ids,
+    envelope_subtree_totals,
+    grant_totals,
+)
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
@@ -576,21 +582,17 @@ def award_letter_request(*, grant: Grant, actor: User | None) -> AwardLetter:
 
 
 def _render_letter_pdf(letter: AwardLetter) -> bytes:
-    from grants.pdf import award_letter_html, html_to_pdf
+    from grants.pdf import award_letter_pdf
 
     try:
-        return html_to_pdf(award_letter_html(letter))
+        return award_letter_pdf(letter)
     except Exception as exc:  # WeasyPrint, fonts, templates: any failure is retried by the task
         raise RenderError(f"{exc.__class__.__name__}: {exc}") from exc
 
 
 def award_letter_render(*, letter_id: int) -> AwardLetter | None:
     """Render a pending letter to PDF and store it with its SHA-256. Idempotent: a ready letter is kept."""
-    letter = (
-        AwardLetter.objects.select_related("grant__beneficiary", "grant__proposal__call", "grant__proposal__cut_off")
-        .filter(pk=letter_id)
-        .first()
-    )
+    letter = award_letter_for_render(letter_id=letter_id)
     if letter is None or letter.status == AwardLetter.Status.READY:
         return letter
     AwardLetter.objects.filter(pk=letter_id).update(attempts=letter.attempts + 1)
