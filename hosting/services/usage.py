@@ -5,10 +5,9 @@ nothing is written. Imports of one machine run one after the other (the machine 
 counted once even when the same file is sent twice at the same moment.
 """
 
-import contextlib
 import hashlib
 import io
-import uuid
+import itertools
 from bisect import bisect_right
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -17,6 +16,7 @@ from decimal import Decimal
 from typing import IO
 from zoneinfo import ZoneInfo
 
+import psycopg
 from django.core.files.base import File
 from django.db import connection, transaction
 from django.utils import timezone
@@ -24,14 +24,14 @@ from django.utils import timezone
 from eurohpc.errors import RuleViolation, StateConflict
 from eurohpc.models import User
 from eurohpc.services import audit_record
-from hosting.models import Allocation, AllocationPeriod, Machine, Partition, UsageDaily, UsageImport, UsageRecord
+from hosting.models import Allocation, AllocationPeriod, Machine, Partition, UsageImport, UsageRecord
 from hosting.sacct import SKIP_REASONS, Job, SacctReader, UsageFileError
 from hosting.services.alerts import allocation_alerts_check
+from hosting.services.usage_writers import StagingTable, UsageCopy, units_decimal, write_staged
 
 # Files up to this size are imported while the uploader waits; larger ones by a Celery task.
 SYNC_IMPORT_MAX_BYTES = 2 * 1024 * 1024
 MAX_FILE_BYTES = 1024 * 1024 * 1024
-_BATCH = 5000
 _FOUR_PLACES = Decimal("0.0001")
 
 Progress = Callable[[int, int], None]
@@ -66,14 +66,6 @@ def _charge_units(count: int, elapsed: int) -> int:
     return (count * elapsed * 50 + 9) // 18
 
 
-def _units_decimal(units: int) -> Decimal:
-    return Decimal(units).scaleb(-4)
-
-
-def _units_text(units: int) -> str:
-    return f"{units // 10000}.{units % 10000:04d}"
-
-
 def _unit_count(unit: str) -> str:
     """The Job attribute an accounting unit counts: GPUs, cores or nodes."""
     if unit == Partition.Unit.GPU_HOURS:
@@ -85,139 +77,7 @@ def _unit_count(unit: str) -> str:
 
 def charge_of(job: Job, unit: str) -> Decimal:
     """GPU-hours = gres/gpu x ElapsedRaw / 3600; node-hours = NNodes x ...; core-hours = NCPUS x ..."""
-    return _units_decimal(_charge_units(getattr(job, _unit_count(unit)), job.elapsed))
-
-
-def _copy_text(value: str) -> str:
-    """A value from the file, escaped for COPY's text format (rarely needed: backslash, tab, carriage return)."""
-    if "\\" in value or "\t" in value or "\r" in value:
-        return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\r", "\\r")
-    return value
-
-
-class _Staging:
-    """A temporary table holding the file's chargeable jobs, times still in the machine's local time.
-
-    PostgreSQL: filled by COPY in 1 MiB blocks of text, times converted AT TIME ZONE when inserted. Other
-    databases (the embedded SQLite): batches of parameterised inserts, times converted here.
-    """
-
-    COLUMNS = (
-        "line_no",
-        "job_id_raw",
-        "job_id",
-        "allocation_id",
-        "slurm_partition",
-        "account",
-        "slurm_user",
-        "state",
-        "started_at",
-        "ended_at",
-        "day",
-        "elapsed_seconds",
-        "nodes",
-        "cpus",
-        "gpus",
-        "charge",
-    )
-
-    def __init__(self, *, zone: ZoneInfo):
-        self.name = f"usage_staging_{uuid.uuid4().hex[:12]}"
-        self.zone = zone
-        self.postgres = connection.vendor == "postgresql"
-        self.rows: list[tuple] = []
-        self.buffer: list[str] = []
-        self.buffered = 0
-        self._cursor = None
-        self._copy_cm = None
-        self._copy = None
-
-    def __enter__(self):
-        self._cursor = connection.cursor()
-        time_type = "timestamp without time zone" if self.postgres else "timestamp with time zone"
-        self._cursor.execute(
-            f"CREATE TEMPORARY TABLE {self.name} (line_no integer, job_id_raw varchar(32), job_id varchar(64), "
-            "allocation_id bigint, slurm_partition varchar(64), account varchar(64), slurm_user varchar(64), "
-            f"state varchar(32), started_at {time_type}, ended_at {time_type}, day date, "
-            "elapsed_seconds integer, nodes integer, cpus integer, gpus integer, charge numeric(16, 4))"
-        )
-        if self.postgres:
-            self._copy_cm = self._cursor.cursor.copy(f"COPY {self.name} ({', '.join(self.COLUMNS)}) FROM STDIN")
-            self._copy = self._copy_cm.__enter__()
-        return self
-
-    def add(self, job: Job, allocation_id: int, day, day_text: str, units: int) -> None:
-        if self._copy is not None:
-            names = f"{job.partition}\t{job.account}\t{job.user}"
-            if "\\" in names or "\r" in names or names.count("\t") != 2:
-                # A backslash, tab or carriage return in a name: escaped for COPY's text format (rare).
-                names = "\t".join((_copy_text(job.partition), _copy_text(job.account), _copy_text(job.user)))
-            start = "\\N" if job.start is None else job.start.isoformat(" ")
-            line = (
-                f"{job.line}\t{job.job_id_raw}\t{job.job_id}\t{allocation_id}\t{names}\t{job.state}\t{start}\t"
-                f"{job.end.isoformat(' ')}\t{day_text}\t{job.elapsed}\t{job.nodes}\t{job.cpus}\t{job.gpus}\t"
-                f"{_units_text(units)}"
-            )
-            self.buffer.append(line)
-            self.buffered += len(line)
-            if self.buffered > 1 << 20:
-                self._send()
-            return
-        self.rows.append((job, allocation_id, day, _units_decimal(units)))
-        if len(self.rows) >= _BATCH:
-            self._flush()
-
-    def _send(self) -> None:
-        if self.buffer:
-            self._copy.write("\n".join(self.buffer) + "\n")
-            self.buffer, self.buffered = [], 0
-
-    def _aware(self, value):
-        return None if value is None else connection.ops.adapt_datetimefield_value(value.replace(tzinfo=self.zone))
-
-    def _flush(self) -> None:
-        if not self.rows:
-            return
-        ops = connection.ops
-        adapted = [
-            (job.line, job.job_id_raw, job.job_id, allocation_id, job.partition, job.account, job.user, job.state,
-             self._aware(job.start), self._aware(job.end), ops.adapt_datefield_value(day), job.elapsed, job.nodes,
-             job.cpus, job.gpus, ops.adapt_decimalfield_value(charge, 16, 4))
-            for job, allocation_id, day, charge in self.rows
-        ]  # fmt: skip
-        placeholders = ", ".join(["%s"] * len(self.COLUMNS))
-        self._cursor.executemany(
-            f"INSERT INTO {self.name} ({', '.join(self.COLUMNS)}) VALUES ({placeholders})",  # noqa: S608 - our names
-            adapted,
-        )
-        self.rows = []
-
-    def finish(self) -> None:
-        if self._copy_cm is not None:
-            self._send()
-            self._copy_cm.__exit__(None, None, None)
-            self._copy_cm = self._copy = None
-        else:
-            self._flush()
-
-    def execute(self, sql: str, params=()) -> int:
-        self._cursor.execute(sql.replace("{staging}", self.name), params)
-        return self._cursor.rowcount
-
-    def fetchall(self, sql: str, params=()) -> list[tuple]:
-        self._cursor.execute(sql.replace("{staging}", self.name), params)
-        return self._cursor.fetchall()
-
-    def __exit__(self, exc_type, exc, tb):
-        try:
-            if self._copy_cm is not None:  # an error while copying: abort the COPY, the transaction rolls back
-                with contextlib.suppress(Exception):  # the original error is the one to report
-                    self._copy_cm.__exit__(exc_type, exc, tb)
-            if exc_type is None:
-                self._cursor.execute(f"DROP TABLE {self.name}")
-        finally:
-            self._cursor.close()
-        return False
+    return units_decimal(_charge_units(getattr(job, _unit_count(unit)), job.elapsed))
 
 
 def _to_local(job: Job, zone: ZoneInfo) -> None:
@@ -227,121 +87,145 @@ def _to_local(job: Job, zone: ZoneInfo) -> None:
         job.start = job.start.astimezone(zone).replace(tzinfo=None)
 
 
-def _quote(name: str) -> str:
-    return connection.ops.quote_name(name)
+@dataclass
+class _Targets:
+    """Where the jobs of a machine go: partitions by Slurm name, periods by day, allocations by account."""
 
-
-def _write_usage(staging: _Staging, *, machine: Machine, usage_import: UsageImport) -> tuple[int, list[tuple]]:
-    """Insert the staged jobs not imported before and add them to the daily aggregates.
-
-    Returns the number of jobs inserted and, per allocation, the sum of their charges.
-    PostgreSQL: one statement; the unique index on (machine, JobIDRaw) leaves out the jobs imported before,
-    and only the rows inserted feed the aggregates. SQLite: the same in four statements.
-    """
-    usage_table = _quote(UsageRecord._meta.db_table)
-    daily_table = _quote(UsageDaily._meta.db_table)
-    columns = ", ".join(_Staging.COLUMNS[1:])
-    upsert_daily = (
-        "ON CONFLICT (allocation_id, day) DO UPDATE SET amount = " + daily_table + ".amount + excluded.amount, "
-        "jobs = " + daily_table + ".jobs + excluded.jobs"
-    )
-    if staging.postgres:
-        selected = columns.replace("started_at", "started_at AT TIME ZONE %s").replace(
-            "ended_at", "ended_at AT TIME ZONE %s"
-        )
-        rows = staging.fetchall(
-            "WITH inserted AS (INSERT INTO " + usage_table + " (machine_id, usage_import_id, " + columns + ") "  # noqa: S608
-            "SELECT %s, %s, " + selected + " FROM {staging} "
-            "ON CONFLICT (machine_id, job_id_raw) DO NOTHING RETURNING allocation_id, day, charge), "
-            "daily AS (INSERT INTO " + daily_table + " (allocation_id, day, amount, jobs) "
-            "SELECT allocation_id, day, SUM(charge), COUNT(*) FROM inserted GROUP BY allocation_id, day "
-            + upsert_daily
-            + ") "
-            "SELECT allocation_id, SUM(charge), COUNT(*) FROM inserted GROUP BY allocation_id ORDER BY allocation_id",
-            [machine.pk, usage_import.pk, machine.time_zone, machine.time_zone],
-        )
-        return sum(jobs for _, _, jobs in rows), [(pk, total) for pk, total, _ in rows]
-    # Jobs of this machine imported before: counted once, so left out.
-    staging.execute(
-        "DELETE FROM {staging} WHERE EXISTS (SELECT 1 FROM " + usage_table + " u WHERE u.machine_id = %s "  # noqa: S608
-        "AND u.job_id_raw = {staging}.job_id_raw)",
-        [machine.pk],
-    )
-    imported = staging.execute(
-        "INSERT INTO " + usage_table + " (machine_id, usage_import_id, " + columns + ") "  # noqa: S608
-        "SELECT %s, %s, " + columns + " FROM {staging}",
-        [machine.pk, usage_import.pk],
-    )
-    staging.execute(
-        "INSERT INTO " + daily_table + " (allocation_id, day, amount, jobs) "  # noqa: S608
-        "SELECT allocation_id, day, SUM(charge), COUNT(*) FROM {staging} WHERE 1 = 1 GROUP BY allocation_id, day "
-        + upsert_daily
-    )
-    per_allocation = staging.fetchall(
-        "SELECT allocation_id, SUM(charge) FROM {staging} GROUP BY allocation_id ORDER BY allocation_id"
-    )
-    return imported, per_allocation
-
-
-def _import_lines(*, usage_import: UsageImport, raw_lines: Iterable[bytes], progress: Progress | None) -> UsageImport:
-    """Parse and write; runs inside the caller's transaction with the machine row locked."""
-    machine = usage_import.machine
-    zone = ZoneInfo(machine.time_zone)
-    partitions: dict[str, tuple[Partition, str]] = {}
-    for partition in Partition.objects.filter(machine=machine):
-        for name in partition.slurm_names:
-            partitions[name] = (partition, _unit_count(partition.accounting_unit))
-    periods = list(AllocationPeriod.objects.filter(machine=machine).order_by("start"))
-    starts = [p.start for p in periods]
+    zone: ZoneInfo
+    partitions: dict[str, tuple[int, str, str]]  # Slurm partition -> (partition id, name, Job attribute counted)
+    periods: list[AllocationPeriod]
+    allocations: dict[tuple[int, int, str], int]  # (partition, period, account) -> allocation
     # The period charged for each End day met, and the day as COPY text: a file spans few days.
-    day_periods: dict[date, tuple[AllocationPeriod | None, str]] = {}
-    allocations = {
-        (partition_id, period_id, account): pk
-        for pk, partition_id, period_id, account in Allocation.objects.filter(period__machine=machine).values_list(
-            "pk", "partition_id", "period_id", "slurm_account"
-        )
-    }
-    tally = _Tally()
+    days: dict[date, tuple[int | None, str]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, machine: Machine) -> "_Targets":
+        partitions = {}
+        for partition in Partition.objects.filter(machine=machine):
+            for name in partition.slurm_names:
+                partitions[name] = (partition.pk, partition.name, _unit_count(partition.accounting_unit))
+        allocations = {
+            (partition_id, period_id, account): pk
+            for pk, partition_id, period_id, account in Allocation.objects.filter(period__machine=machine).values_list(
+                "pk", "partition_id", "period_id", "slurm_account"
+            )
+        }
+        periods = list(AllocationPeriod.objects.filter(machine=machine).order_by("start"))
+        return cls(zone=ZoneInfo(machine.time_zone), partitions=partitions, periods=periods, allocations=allocations)
+
+    def day(self, day: date) -> tuple[int | None, str]:
+        known = self.days.get(day)
+        if known is None:
+            starts = [p.start for p in self.periods]
+            index = bisect_right(starts, day) - 1
+            period = self.periods[index] if index >= 0 and self.periods[index].end >= day else None
+            known = self.days[day] = (period.pk if period else None, day.isoformat())
+        return known
+
+
+def _classify(reader: SacctReader, targets: _Targets, tally: _Tally, sink) -> None:
+    """Count every line of `reader` in `tally`; hand each chargeable job, once, to `sink.add`."""
     staged_jobs: set[str] = set()
-    reader = SacctReader(raw_lines, cluster=machine.slurm_cluster, progress=progress)
-    with _Staging(zone=zone) as staging:
-        for item in reader:
-            if item.__class__ is str:
-                tally.skipped[item] += 1
-                continue
-            found = partitions.get(item.partition)
-            if found is None:
-                tally.unknown_partitions[item.partition] = tally.unknown_partitions.get(item.partition, 0) + 1
-                continue
-            partition, counted = found
-            if item.end.tzinfo is not None or (item.start is not None and item.start.tzinfo is not None):
-                _to_local(item, zone)  # a time written with an offset: the machine's local time from here on
-            day = item.end.date()
-            known = day_periods.get(day)
-            if known is None:
-                index = bisect_right(starts, day) - 1
-                period = periods[index] if index >= 0 and periods[index].end >= day else None
-                known = day_periods[day] = (period, day.isoformat())
-            period, day_text = known
-            if period is None:
-                tally.outside_periods += 1
-                continue
-            units = _charge_units(getattr(item, counted), item.elapsed)
-            allocation_id = allocations.get((partition.pk, period.pk, item.account))
-            if allocation_id is None:
-                entry = tally.unknown_accounts.setdefault((item.account, partition.name), [0, 0])
-                entry[0] += 1
-                entry[1] += units
-                continue
-            if item.job_id_raw in staged_jobs:  # a job listed twice in the file counts once (its first line)
-                tally.repeated += 1
-                continue
-            staged_jobs.add(item.job_id_raw)
-            staging.add(item, allocation_id, day, day_text, units)
-            tally.staged += 1
+    partitions, allocations, zone = targets.partitions, targets.allocations, targets.zone
+    for item in reader:
+        if item.__class__ is str:
+            tally.skipped[item] += 1
+            continue
+        found = partitions.get(item.partition)
+        if found is None:
+            tally.unknown_partitions[item.partition] = tally.unknown_partitions.get(item.partition, 0) + 1
+            continue
+        partition_id, partition_name, counted = found
+        if item.end.tzinfo is not None or (item.start is not None and item.start.tzinfo is not None):
+            _to_local(item, zone)  # a time written with an offset: the machine's local time from here on
+        day = item.end.date()
+        period_id, day_text = targets.day(day)
+        if period_id is None:
+            tally.outside_periods += 1
+            continue
+        units = _charge_units(getattr(item, counted), item.elapsed)
+        allocation_id = allocations.get((partition_id, period_id, item.account))
+        if allocation_id is None:
+            entry = tally.unknown_accounts.setdefault((item.account, partition_name), [0, 0])
+            entry[0] += 1
+            entry[1] += units
+            continue
+        if item.job_id_raw in staged_jobs:  # a job listed twice in the file counts once (its first line)
+            tally.repeated += 1
+            continue
+        staged_jobs.add(item.job_id_raw)
+        sink.add(item, allocation_id, day, day_text, units)
+        tally.staged += 1
+    tally.lines = reader.data_lines
+
+
+_PROBE_LINES = 2000
+
+
+def _imported_before(machine: Machine, stream: IO[bytes]) -> bool:
+    """Whether the file's first jobs were imported before (then the whole file is staged). Leaves the stream at 0.
+
+    A file that cannot be read is staged too: the staging path names its first bad line.
+    """
+    job_ids = []
+    try:
+        for item in SacctReader(itertools.islice(stream, _PROBE_LINES), cluster=machine.slurm_cluster):
+            if item.__class__ is not str:
+                job_ids.append(item.job_id_raw)
+    except UsageFileError:
+        return True
+    finally:
+        stream.seek(0)
+    return UsageRecord.objects.filter(machine=machine, job_id_raw__in=job_ids).exists()
+
+
+def _copy_straight(
+    *, usage_import: UsageImport, stream: IO[bytes], targets: _Targets, progress: Progress | None
+) -> tuple[_Tally, int, list[tuple]] | None:
+    """The jobs COPYed into the usage table as the file is read; None when one was imported before."""
+    machine = usage_import.machine
+    tally = _Tally()
+    try:
+        with transaction.atomic(), UsageCopy(machine=machine, usage_import=usage_import) as copy:
+            _classify(SacctReader(stream, cluster=machine.slurm_cluster, progress=progress), targets, tally, copy)
+            imported, per_allocation = copy.finish()
+    except psycopg.errors.UniqueViolation:
+        stream.seek(0)
+        return None
+    return tally, imported, per_allocation
+
+
+def _stage(
+    *, usage_import: UsageImport, stream: Iterable[bytes], targets: _Targets, progress: Progress | None
+) -> tuple[_Tally, int, list[tuple]]:
+    """The jobs staged, then inserted once: those imported before are left out."""
+    machine = usage_import.machine
+    tally = _Tally()
+    with StagingTable(zone=targets.zone) as staging:
+        _classify(SacctReader(stream, cluster=machine.slurm_cluster, progress=progress), targets, tally, staging)
         staging.finish()
-        tally.lines = reader.data_lines
-        imported, per_allocation = _write_usage(staging, machine=machine, usage_import=usage_import)
+        imported, per_allocation = write_staged(staging, machine=machine, usage_import=usage_import)
+    return tally, imported, per_allocation
+
+
+def _seekable(stream) -> bool:
+    return callable(getattr(stream, "seekable", None)) and stream.seekable()
+
+
+def _import_lines(*, usage_import: UsageImport, raw_lines: IO[bytes], progress: Progress | None) -> UsageImport:
+    """Parse and write; runs inside the caller's transaction with the machine row locked.
+
+    PostgreSQL: when the file's first jobs are new, straight into the usage table (one COPY, while the file is
+    read); a job imported before turns up there, the copy is rolled back and the file staged instead.
+    """
+    machine = usage_import.machine
+    targets = _Targets.of(machine)
+    result = None
+    if connection.vendor == "postgresql" and _seekable(raw_lines) and not _imported_before(machine, raw_lines):
+        result = _copy_straight(usage_import=usage_import, stream=raw_lines, targets=targets, progress=progress)
+    if result is None:
+        result = _stage(usage_import=usage_import, stream=raw_lines, targets=targets, progress=progress)
+    tally, imported, per_allocation = result
     already = tally.staged - imported
     repeated = tally.repeated
 
@@ -360,7 +244,7 @@ def _import_lines(*, usage_import: UsageImport, raw_lines: Iterable[bytes], prog
         "skipped": {reason: count for reason, count in tally.skipped.items() if count},
         "repeated_in_file": repeated,
         "unknown_accounts": [
-            {"account": account, "partition": partition, "jobs": jobs, "charge": str(_units_decimal(units))}
+            {"account": account, "partition": partition, "jobs": jobs, "charge": str(units_decimal(units))}
             for (account, partition), (jobs, units) in sorted(tally.unknown_accounts.items())
         ],
         "unknown_partitions": [

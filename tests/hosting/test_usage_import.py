@@ -12,6 +12,7 @@ from eurohpc.models import AuditEvent
 from hosting.models import UsageDaily, UsageImport, UsageRecord
 from hosting.sacct import UsageFileError
 from hosting.services import usage_import_create, usage_import_submit
+from tests.conftest import requires_postgresql
 from tests.hosting.factories import (
     AllocationFactory,
     AllocationPeriodFactory,
@@ -304,3 +305,34 @@ def test_import_reads_times_written_with_an_offset(lumi, gpu_allocation):
     record = UsageRecord.objects.get()
     assert record.ended_at == datetime(2026, 9, 1, 22, 30, tzinfo=UTC)
     assert record.day == date(2026, 9, 2)  # 01:30 the next day in Helsinki
+
+
+@requires_postgresql
+def test_import_with_a_job_imported_before_after_the_first_lines_is_staged_again(lumi, gpu_allocation, monkeypatch):
+    """The file's first jobs are new, so it goes straight into the usage table; a later job was imported before,
+    so that copy is rolled back and the file staged: each job counts once, the aggregates stay exact."""
+    run_import(lumi, sacct_file(sacct_line("1003")))
+    monkeypatch.setattr("hosting.services.usage._PROBE_LINES", 2)  # the header and job 1001
+    usage_import = run_import(lumi, sacct_file(sacct_line("1001"), sacct_line("1002"), sacct_line("1003")))
+    assert (usage_import.imported, usage_import.already_imported, usage_import.charged) == (2, 1, Decimal("32.0000"))
+    assert sorted(UsageRecord.objects.values_list("job_id", flat=True)) == ["1001", "1002", "1003"]
+    assert UsageRecord.objects.get(job_id="1001").usage_import_id == usage_import.pk
+    assert (UsageDaily.objects.get().amount, UsageDaily.objects.get().jobs) == (Decimal("48.0000"), 3)
+
+
+@requires_postgresql
+def test_import_reads_an_ambiguous_local_time_alike_straight_or_staged(lumi, gpu_allocation):
+    """25 Oct 2026 03:30 happens twice in Helsinki (EEST, then EET): both write paths read it the same way."""
+    straight = run_import(lumi, sacct_file(sacct_line("2001", start="2026-10-25T01:00:00", end="2026-10-25T03:30:00")))
+    staged = run_import(
+        lumi,
+        sacct_file(
+            sacct_line("2001", start="2026-10-25T01:00:00", end="2026-10-25T03:30:00"),  # imported before: staged
+            sacct_line("2002", start="2026-10-25T01:00:00", end="2026-10-25T03:30:00"),
+        ),
+    )
+    assert (straight.imported, staged.imported) == (1, 1)
+    first, second = (UsageRecord.objects.get(job_id=job) for job in ("2001", "2002"))
+    assert first.ended_at == second.ended_at
+    assert first.started_at == second.started_at == datetime(2026, 10, 24, 22, 0, tzinfo=UTC)
+    assert first.day == second.day == date(2026, 10, 25)
