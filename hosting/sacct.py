@@ -6,7 +6,7 @@ refused with `UsageFileError` naming the line (the header is line 1) and the rea
 
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from eurohpc.errors import RuleViolation
@@ -68,6 +68,9 @@ class Job:
     nodes: int
     cpus: int
     gpus: int
+    # Start and End as written in the file ("" for no time): writers copy the common form as it is.
+    start_text: str = field(default="", compare=False, repr=False)
+    end_text: str = field(default="", compare=False, repr=False)
 
 
 def _count(value: str, column: str, line: int) -> int:
@@ -302,6 +305,8 @@ def _read(raw_lines: Iterable[bytes], *, cluster: str, progress, reader: SacctRe
             nodes,
             cpus,
             gpus,
+            start_text,
+            end_text,
         )
     reader.data_lines = max(line - 1, 0)
     if positions is None:

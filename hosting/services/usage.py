@@ -126,7 +126,8 @@ class _Targets:
 def _classify(reader: SacctReader, targets: _Targets, tally: _Tally, sink) -> None:
     """Count every line of `reader` in `tally`; hand each chargeable job, once, to `sink.add`."""
     staged_jobs: set[str] = set()
-    partitions, allocations, zone = targets.partitions, targets.allocations, targets.zone
+    partitions, allocations, zone, days = targets.partitions, targets.allocations, targets.zone, targets.days
+    add, staged = sink.add, 0
     for item in reader:
         if item.__class__ is str:
             tally.skipped[item] += 1
@@ -139,11 +140,11 @@ def _classify(reader: SacctReader, targets: _Targets, tally: _Tally, sink) -> No
         if item.end.tzinfo is not None or (item.start is not None and item.start.tzinfo is not None):
             _to_local(item, zone)  # a time written with an offset: the machine's local time from here on
         day = item.end.date()
-        period_id, day_text = targets.day(day)
+        period_id, day_text = days.get(day) or targets.day(day)
         if period_id is None:
             tally.outside_periods += 1
             continue
-        units = _charge_units(getattr(item, counted), item.elapsed)
+        units = (getattr(item, counted) * item.elapsed * 50 + 9) // 18  # _charge_units, inlined: once per job
         allocation_id = allocations.get((partition_id, period_id, item.account))
         if allocation_id is None:
             entry = tally.unknown_accounts.setdefault((item.account, partition_name), [0, 0])
@@ -154,8 +155,9 @@ def _classify(reader: SacctReader, targets: _Targets, tally: _Tally, sink) -> No
             tally.repeated += 1
             continue
         staged_jobs.add(item.job_id_raw)
-        sink.add(item, allocation_id, day, day_text, units)
-        tally.staged += 1
+        add(item, allocation_id, day, day_text, units)
+        staged += 1
+    tally.staged += staged
     tally.lines = reader.data_lines
 
 

@@ -39,12 +39,20 @@ def copy_row(job: Job, allocation_id: int, day_text: str, units: int) -> str:
     if "\\" in names or "\r" in names or names.count("\t") != 2:
         # A backslash, tab or carriage return in a name: escaped for COPY's text format (rare).
         names = "\t".join((copy_text(job.partition), copy_text(job.account), copy_text(job.user)))
-    start = "\\N" if job.start is None else job.start.isoformat(" ")
+    start = "\\N" if job.start is None else _time_text(job.start_text, job.start)
     return (
         f"{job.job_id_raw}\t{job.job_id}\t{allocation_id}\t{names}\t{job.state}\t{start}\t"
-        f"{job.end.isoformat(' ')}\t{day_text}\t{job.elapsed}\t{job.nodes}\t{job.cpus}\t{job.gpus}\t"
-        f"{units_text(units)}"
+        f"{_time_text(job.end_text, job.end)}\t{day_text}\t{job.elapsed}\t{job.nodes}\t{job.cpus}\t{job.gpus}\t"
+        f"{units // 10000}.{units % 10000:04d}"
     )
+
+
+def _time_text(written: str, value) -> str:
+    """A local time as COPY text: as written when it is sacct's YYYY-MM-DDTHH:MM:SS (the reader has parsed it, and
+    PostgreSQL reads that form alike), else formatted (other ISO forms, or a time converted from an offset)."""
+    if len(written) == 19 and written[10] == "T" and written[7] == "-" and written[13] == ":":
+        return written
+    return value.isoformat(" ")
 
 
 def copy_text(value: str) -> str:
