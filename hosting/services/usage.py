@@ -1,8 +1,12 @@
-"""Importing Slurm usage: parse, stage in bulk, insert new jobs once, keep daily aggregates, raise alerts.
+"""Importing Slurm usage: parse, write the new jobs once in bulk, keep daily aggregates, raise alerts.
 
 One import is one transaction: a malformed line refuses the whole file (its line number and reason) and
 nothing is written. Imports of one machine run one after the other (the machine row is locked), so a job is
 counted once even when the same file is sent twice at the same moment.
+
+Two ways to write (hosting/services/usage_writers.py): on PostgreSQL a file of new jobs is COPYed straight into
+the usage table while it is read; a file with jobs imported before goes through a staging table whose insert
+leaves them out. The unique key on (machine, JobIDRaw) decides: it refuses the straight copy of a known job.
 """
 
 import hashlib
@@ -161,6 +165,7 @@ def _classify(reader: SacctReader, targets: _Targets, tally: _Tally, sink) -> No
     tally.lines = reader.data_lines
 
 
+# Lines read ahead to see whether a file starts with jobs imported before (an export overlapping the last one).
 _PROBE_LINES = 2000
 
 
