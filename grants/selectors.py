@@ -394,9 +394,12 @@ def selected_proposals_without_grant():
 
 
 def award_letter_for_render(*, letter_id: int) -> AwardLetter | None:
-    """A letter with what its PDF shows of the grant, the beneficiary, the call and the cut-off (one query)."""
+    """A letter with what its PDF shows of the grant, the beneficiary, the call and the cut-off, and the applicant
+    told when it is ready (one query)."""
     return (
-        AwardLetter.objects.select_related("grant__beneficiary", "grant__proposal__call", "grant__proposal__cut_off")
+        AwardLetter.objects.select_related(
+            "grant__beneficiary", "grant__proposal__call", "grant__proposal__cut_off", "grant__proposal__created_by"
+        )
         .filter(pk=letter_id)
         .first()
     )
