@@ -7,7 +7,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.apps import apps as django_apps
+from django.db import DatabaseError, connection, transaction
 
+from eurohpc.errors import AppendOnlyError
 from eurohpc.services import audit_record
 from grants.models import Envelope, LedgerEntry
 from grants.selectors import (
@@ -217,3 +219,16 @@ def test_envelope_amount_history_is_rebuilt_from_the_audit_trail(finance_officer
         (EUR("300.00"), at(2024, 7, 1)),
     ]
     assert envelope_position(envelope=envelope, as_of=date(2024, 6, 30)).amount == EUR("200.00")
+
+
+def test_envelope_amount_history_is_append_only(tree):
+    _parent, child = tree
+    opening = child.amounts.get()
+    with pytest.raises(AppendOnlyError, match="^EnvelopeAmount is append-only: update refused$"):
+        child.amounts.update(amount=EUR("1.00"))
+    with pytest.raises(AppendOnlyError, match="^EnvelopeAmount is append-only: delete refused$"):
+        opening.delete()
+    with pytest.raises(DatabaseError, match="append-only table grants_envelopeamount: UPDATE refused"):
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("UPDATE grants_envelopeamount SET amount = 1 WHERE id = %s", [opening.pk])
+    assert child.amounts.get().amount == EUR("400000000.00")
