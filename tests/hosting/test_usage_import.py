@@ -22,9 +22,18 @@ from tests.hosting.factories import (
     sacct_line,
 )
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("write_path")]
 
 FIXTURE = Path(__file__).parent / "data" / "sacct-lumi.txt"
+
+
+@pytest.fixture(params=["straight", "staged"])
+def write_path(request, monkeypatch):
+    """Every import test runs on both ways of writing: straight into the usage table (PostgreSQL, a file of new
+    jobs) and through the staging table (a file that starts with known jobs; always on SQLite)."""
+    if request.param == "staged":
+        monkeypatch.setattr("hosting.services.usage._imported_before", lambda machine, stream: True)
+    return request.param
 
 
 @pytest.fixture
