@@ -8,7 +8,6 @@ journeys run through the real services, replayed at the times they would have ha
 """
 
 import io
-from contextlib import contextmanager
 from datetime import datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -20,7 +19,7 @@ from pypdf import PdfWriter
 from calls import services
 from calls.checks import add_years
 from calls.models import Call, Proposal
-from eurohpc.demo import organisation_by_alias, programme_data
+from eurohpc.demo import organisation_by_alias, programme_data, replayed_at
 from eurohpc.models import User
 from hosting.models import Machine
 
@@ -30,17 +29,6 @@ DEMO_CALL = "EUROHPC-DEMO-AIF-2026"
 
 def _at(day: str, hour: int = 17) -> datetime:
     return datetime.combine(datetime.fromisoformat(day).date(), time(hour, 0), tzinfo=LUX)
-
-
-@contextmanager
-def replayed_at(moment: datetime):
-    """Run services as if at `moment` (demo replay of a journey that happened in the past)."""
-    original = timezone.now
-    timezone.now = lambda: moment
-    try:
-        yield
-    finally:
-        timezone.now = original
 
 
 def _pdf(name: str) -> SimpleUploadedFile:

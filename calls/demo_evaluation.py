@@ -16,6 +16,7 @@ from django.utils import timezone
 from calls.evaluation import services
 from calls.evaluation.selectors import conflict_reason
 from calls.models import Assignment, Call, Consensus, CutOff, Proposal, Review
+from eurohpc.demo import replayed_at
 from eurohpc.models import Role, User
 from eurohpc.services import user_create
 
@@ -122,7 +123,6 @@ def _review(assignment: Assignment, scores: tuple[str, str, str], *, submit: boo
 
 def seed_demo_call(*, out, officer: User, experts: list[User]) -> None:
     """The open demo call's passed cut-off, mid-evaluation."""
-    from calls.demo import replayed_at
 
     call = Call.objects.filter(identifier=DEMO_CALL).first()
     if call is None:

@@ -1,7 +1,12 @@
 """Demo data of the core app: the programme's organisations and one user per role."""
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
+
+from django.utils import timezone
 
 from eurohpc.models import Organisation, Role, User
 from eurohpc.services import organisation_create, user_create, user_grant_role
@@ -22,6 +27,17 @@ DEMO_USERS = [
     ("operator", "Mikko", "Laine", "CSC", [Role.HOSTING_OPERATOR]),
     ("admin", "Anna", "Weber", None, [Role.ADMIN]),
 ]
+
+
+@contextmanager
+def replayed_at(moment: datetime) -> Iterator[None]:
+    """Run the services as if at `moment`: the demo replays a history that happened in the past."""
+    original = timezone.now
+    timezone.now = lambda: moment
+    try:
+        yield
+    finally:
+        timezone.now = original
 
 
 def programme_data() -> dict:

@@ -7,7 +7,6 @@ fits (else the 2025 envelope), waves 1 and 2 signed and pre-financed, wave 1 wit
 committed and awaiting signature. Idempotent: what exists is left alone.
 """
 
-from contextlib import contextmanager
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -15,7 +14,7 @@ from zoneinfo import ZoneInfo
 from django.utils import timezone
 
 from calls.models import Call, Proposal
-from eurohpc.demo import programme_data
+from eurohpc.demo import programme_data, replayed_at
 from eurohpc.models import User
 from grants.models import Envelope, Grant
 from grants.selectors import envelope_available
@@ -41,17 +40,6 @@ ILLUSTRATIVE_ENVELOPES = [
 ]
 PROGRAMMES = {"Digital Europe": "digital_europe", "Horizon Europe": "horizon_europe"}
 CEI_CALLS = ["EUROHPC-2024-CEI-AI-01", "EUROHPC-2024-CEI-AI-02"]
-
-
-@contextmanager
-def replayed_at(moment: datetime):
-    """Run the services as if at `moment` (the demo replays a history that happened in the past)."""
-    original = timezone.now
-    timezone.now = lambda: moment
-    try:
-        yield
-    finally:
-        timezone.now = original
 
 
 def _period(code: str) -> tuple[int, int]:

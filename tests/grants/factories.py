@@ -2,13 +2,11 @@
 
 from datetime import datetime
 from decimal import Decimal
-from unittest import mock
 from zoneinfo import ZoneInfo
-
-from django.utils import timezone
 
 from calls.evaluation.services import decision_record
 from calls.models import Proposal
+from eurohpc.demo import replayed_at
 from eurohpc.models import Role, User
 from grants.models import Envelope, Grant
 from grants.services import commitment_create, envelope_create, grant_create_from_proposal, grant_sign
@@ -23,7 +21,7 @@ CALL_BUDGET = Decimal("1000000000.00")  # the call's indicative budget: room for
 def make_envelope(*, code: str, amount: str, parent: Envelope | None = None, years=(2024, 2027)) -> Envelope:
     """An envelope opened on 1 January of its first budget year (positions at earlier dates show no amount)."""
     opened = datetime(years[0], 1, 1, tzinfo=ZoneInfo("Europe/Luxembourg"))
-    with mock.patch.object(timezone, "now", lambda: opened):
+    with replayed_at(opened):
         return envelope_create(
             code=code, name=f"Envelope {code}", programme="digital_europe", period_start=years[0],
             period_end=years[1], amount=Decimal(amount), parent=parent, actor=None,
