@@ -120,8 +120,8 @@ def budget_totals(lines) -> dict:
     return {"total_cost": total, "eu_contribution": eu, "national_contribution": national}
 
 
-def proposal_for(*, user, pk: int) -> Proposal:
-    """The proposal `pk` with everything its page reads, if `user` may see it.
+def proposal_for(*, user, pk: int, queryset: QuerySet[Proposal] | None = None) -> Proposal:
+    """The proposal `pk` if `user` may see it, read with `queryset` (default: everything its page reads).
 
     Another organisation's proposal does not exist for the user (404); an evaluator assigned to it who has not
     declared "no conflict" learns why it is closed (403 with the reason).
@@ -131,7 +131,8 @@ def proposal_for(*, user, pk: int) -> Proposal:
 
     from calls.evaluation.rules import coi_closed_reason
 
-    proposal = proposal_detail(queryset=Proposal.objects.visible_to(user)).filter(pk=pk).first()
+    queryset = proposal_detail(queryset=Proposal.objects.all()) if queryset is None else queryset
+    proposal = queryset.visible_to(user).filter(pk=pk).first()
     if proposal is not None:
         return proposal
     reason = coi_closed_reason(user, pk)

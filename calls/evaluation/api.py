@@ -18,9 +18,9 @@ from calls.evaluation.presenters import (
     ready_summary_report,
     summary_report_response,
 )
-from calls.evaluation.rules import coi_closed_reason
 from calls.evaluation.scheme import number, scheme_from_data
 from calls.models import Assignment, Call, CutOff, Decision, Proposal, Review, SummaryReport
+from calls.selectors import proposal_for
 from eurohpc.api.permissions import check
 from eurohpc.api.serializers import ErrorSerializer
 from eurohpc.models import User
@@ -44,18 +44,9 @@ def get_assignment(request, pk: int) -> Assignment:
 def get_proposal(request, pk: int) -> Proposal:
     """A proposal the user may see; 403 with the reason when it is closed to an evaluator until their
     declaration (or after a declared conflict); 404 when it is none of theirs."""
-    proposal = (
-        Proposal.objects.visible_to(request.user)
-        .select_related("call", "cut_off", "organisation")
-        .filter(pk=pk)
-        .first()
+    return proposal_for(
+        user=request.user, pk=pk, queryset=Proposal.objects.select_related("call", "cut_off", "organisation")
     )
-    if proposal is None:
-        reason = coi_closed_reason(request.user, pk)
-        if reason:
-            raise PermissionDenied(reason)
-        raise Http404
-    return proposal
 
 
 def get_cut_off(request, pk: int) -> CutOff:

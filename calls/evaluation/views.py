@@ -26,9 +26,9 @@ from calls.evaluation.presenters import (
     ready_summary_report,
     summary_report_response,
 )
-from calls.evaluation.rules import coi_closed_reason
 from calls.evaluation.scheme import scheme_from_data, scheme_of
 from calls.models import Assignment, CutOff, Document, Proposal, Review, SummaryReport
+from calls.selectors import proposal_for
 from eurohpc.errors import DomainError
 from eurohpc.pages import render_refusal as _refused
 from eurohpc.pages import require_perm as _require
@@ -420,19 +420,10 @@ def summary_report_retry(request, pk: int):
 
 
 def _visible_proposal(request, pk: int) -> Proposal:
-    proposal = (
-        Proposal.objects.visible_to(request.user)
-        .select_related("call", "cut_off", "organisation", "consensus")
-        .prefetch_related("consensus__scores")
-        .filter(pk=pk)
-        .first()
+    queryset = Proposal.objects.select_related("call", "cut_off", "organisation", "consensus").prefetch_related(
+        "consensus__scores"
     )
-    if proposal is None:
-        reason = coi_closed_reason(request.user, pk)
-        if reason:
-            raise PermissionDenied(reason)
-        raise Http404
-    return proposal
+    return proposal_for(user=request.user, pk=pk, queryset=queryset)
 
 
 def _outcome_context(request, proposal: Proposal) -> dict:
