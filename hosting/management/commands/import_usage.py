@@ -7,7 +7,8 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 
 from eurohpc.errors import DomainError
-from hosting.models import Machine, UsageImport
+from hosting.management.machines import machine_named
+from hosting.models import UsageImport
 from hosting.sacct import UsageFileError
 from hosting.services import usage_import_create
 
@@ -52,10 +53,7 @@ class Command(BaseCommand):
         parser.add_argument("--quiet-progress", action="store_true", help="no progress bar")
 
     def handle(self, *args, **options):
-        machine = Machine.objects.filter(name=options["machine"]).first()
-        if machine is None:
-            names = ", ".join(Machine.objects.order_by("name").values_list("name", flat=True))
-            raise CommandError(f"No machine named {options['machine']!r}. Machines: {names}.")
+        machine = machine_named(options["machine"])
         path = options["file"]
         with contextlib.ExitStack() as stack:
             if path == "-":

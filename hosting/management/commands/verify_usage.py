@@ -1,6 +1,6 @@
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
-from hosting.models import Machine
+from hosting.management.machines import machine_named
 from hosting.selectors import usage_consistency_report
 
 
@@ -15,12 +15,7 @@ class Command(BaseCommand):
         parser.add_argument("--limit", type=int, default=20, help="problems shown of each kind (default 20)")
 
     def handle(self, *args, **options):
-        machine = None
-        if options["machine"]:
-            machine = Machine.objects.filter(name=options["machine"]).first()
-            if machine is None:
-                names = ", ".join(Machine.objects.order_by("name").values_list("name", flat=True))
-                raise CommandError(f"No machine named {options['machine']!r}. Machines: {names}.")
+        machine = machine_named(options["machine"]) if options["machine"] else None
         report = usage_consistency_report(machine=machine, limit=max(options["limit"], 1))
         scope = machine.name if machine else "all machines"
         if report.ok:
