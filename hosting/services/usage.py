@@ -148,7 +148,7 @@ def _classify(reader: SacctReader, targets: _Targets, tally: _Tally, sink) -> No
         if period_id is None:
             tally.outside_periods += 1
             continue
-        units = (getattr(item, counted) * item.elapsed * 50 + 9) // 18  # _charge_units, inlined: once per job
+        units = _charge_units(getattr(item, counted), item.elapsed)
         allocation_id = allocations.get((partition_id, period_id, item.account))
         if allocation_id is None:
             entry = tally.unknown_accounts.setdefault((item.account, partition_name), [0, 0])
@@ -304,6 +304,12 @@ def _check_size(size: int) -> None:
         )
 
 
+def _new_import(*, machine, actor, source, file_name, size, sha256, status) -> UsageImport:
+    """An import of a file, not saved yet."""
+    return UsageImport(machine=machine, uploaded_by=actor, source=source, file_name=file_name[:255], size=size,
+                       sha256=sha256, status=status)  # fmt: skip
+
+
 @transaction.atomic
 def usage_import_create(
     *,
@@ -318,15 +324,9 @@ def usage_import_create(
     sha256, size = _digest(stream)
     _check_size(size)
     machine = Machine.objects.select_for_update().get(pk=machine.pk)
-    usage_import = UsageImport.objects.create(
-        machine=machine,
-        uploaded_by=actor,
-        source=source,
-        file_name=file_name[:255],
-        size=size,
-        sha256=sha256,
-        status=UsageImport.Status.RUNNING,
-    )
+    usage_import = _new_import(machine=machine, actor=actor, source=source, file_name=file_name, size=size,
+                               sha256=sha256, status=UsageImport.Status.RUNNING)  # fmt: skip
+    usage_import.save()
     return _import_lines(usage_import=usage_import, raw_lines=stream, progress=progress)
 
 
@@ -339,15 +339,8 @@ def usage_import_queue(
 
     sha256, size = _digest(stream)
     _check_size(size)
-    usage_import = UsageImport(
-        machine=machine,
-        uploaded_by=actor,
-        source=source,
-        file_name=file_name[:255],
-        size=size,
-        sha256=sha256,
-        status=UsageImport.Status.QUEUED,
-    )
+    usage_import = _new_import(machine=machine, actor=actor, source=source, file_name=file_name, size=size,
+                               sha256=sha256, status=UsageImport.Status.QUEUED)  # fmt: skip
     usage_import.file.save(f"{machine.pk}-{sha256[:16]}.txt", File(stream), save=False)
     usage_import.save()
     audit_record(

@@ -43,7 +43,7 @@ def copy_row(job: Job, allocation_id: int, day_text: str, units: int) -> str:
     return (
         f"{job.job_id_raw}\t{job.job_id}\t{allocation_id}\t{names}\t{job.state}\t{start}\t"
         f"{_time_text(job.end_text, job.end)}\t{day_text}\t{job.elapsed}\t{job.nodes}\t{job.cpus}\t{job.gpus}\t"
-        f"{units // 10000}.{units % 10000:04d}"
+        f"{units_text(units)}"
     )
 
 
@@ -60,6 +60,48 @@ def copy_text(value: str) -> str:
     if "\\" in value or "\t" in value or "\r" in value:
         return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\r", "\\r")
     return value
+
+
+def add_to_daily(daily_table: str) -> str:
+    """The ON CONFLICT clause that adds an insert's sums to the daily aggregates already there."""
+    return (
+        f"ON CONFLICT (allocation_id, day) DO UPDATE SET amount = {daily_table}.amount + excluded.amount, "
+        f"jobs = {daily_table}.jobs + excluded.jobs"
+    )
+
+
+class _CopyStream:
+    """A `COPY … FROM STDIN` fed with lines of COPY text, sent in blocks of about 1 MiB."""
+
+    def __init__(self, cursor, sql: str):
+        self._cm = cursor.cursor.copy(sql)
+        self._copy = self._cm.__enter__()
+        self.buffer: list[str] = []
+        self.buffered = 0
+
+    def write(self, line: str) -> None:
+        self.buffer.append(line)
+        self.buffered += len(line)
+        if self.buffered > 1 << 20:
+            self._send()
+
+    def _send(self) -> None:
+        if self.buffer:
+            self._copy.write("\n".join(self.buffer) + "\n")
+            self.buffer, self.buffered = [], 0
+
+    def close(self) -> None:
+        """End the COPY; PostgreSQL refuses a row (a unique violation, say) here at the latest."""
+        self._send()
+        cm, self._cm = self._cm, None
+        cm.__exit__(None, None, None)
+
+    def abort(self, exc_type, exc, tb) -> None:
+        """An error while copying: abort the COPY (the caller's transaction or savepoint rolls back)."""
+        if self._cm is not None:
+            cm, self._cm = self._cm, None
+            with contextlib.suppress(Exception):  # the original error is the one to report
+                cm.__exit__(exc_type, exc, tb)
 
 
 class StagingTable:
@@ -93,11 +135,8 @@ class StagingTable:
         self.zone = zone
         self.postgres = connection.vendor == "postgresql"
         self.rows: list[tuple] = []
-        self.buffer: list[str] = []
-        self.buffered = 0
         self._cursor = None
-        self._copy_cm = None
-        self._copy = None
+        self._stream: _CopyStream | None = None
 
     def __enter__(self):
         self._cursor = connection.cursor()
@@ -109,26 +148,16 @@ class StagingTable:
             "elapsed_seconds integer, nodes integer, cpus integer, gpus integer, charge numeric(16, 4))"
         )
         if self.postgres:
-            self._copy_cm = self._cursor.cursor.copy(f"COPY {self.name} ({', '.join(self.COLUMNS)}) FROM STDIN")
-            self._copy = self._copy_cm.__enter__()
+            self._stream = _CopyStream(self._cursor, f"COPY {self.name} ({', '.join(self.COLUMNS)}) FROM STDIN")
         return self
 
     def add(self, job: Job, allocation_id: int, day, day_text: str, units: int) -> None:
-        if self._copy is not None:
-            line = f"{job.line}\t{copy_row(job, allocation_id, day_text, units)}"
-            self.buffer.append(line)
-            self.buffered += len(line)
-            if self.buffered > 1 << 20:
-                self._send()
+        if self._stream is not None:
+            self._stream.write(f"{job.line}\t{copy_row(job, allocation_id, day_text, units)}")
             return
         self.rows.append((job, allocation_id, day, units_decimal(units)))
         if len(self.rows) >= BATCH:
             self._flush()
-
-    def _send(self) -> None:
-        if self.buffer:
-            self._copy.write("\n".join(self.buffer) + "\n")
-            self.buffer, self.buffered = [], 0
 
     def _aware(self, value):
         return None if value is None else connection.ops.adapt_datetimefield_value(value.replace(tzinfo=self.zone))
@@ -151,10 +180,8 @@ class StagingTable:
         self.rows = []
 
     def finish(self) -> None:
-        if self._copy_cm is not None:
-            self._send()
-            self._copy_cm.__exit__(None, None, None)
-            self._copy_cm = self._copy = None
+        if self._stream is not None:
+            self._stream.close()
         else:
             self._flush()
 
@@ -168,9 +195,8 @@ class StagingTable:
 
     def __exit__(self, exc_type, exc, tb):
         try:
-            if self._copy_cm is not None:  # an error while copying: abort the COPY, the transaction rolls back
-                with contextlib.suppress(Exception):  # the original error is the one to report
-                    self._copy_cm.__exit__(exc_type, exc, tb)
+            if self._stream is not None:
+                self._stream.abort(exc_type, exc, tb)
             if exc_type is None:
                 self._cursor.execute(f"DROP TABLE {self.name}")
         finally:
@@ -188,10 +214,7 @@ def write_staged(staging: StagingTable, *, machine: Machine, usage_import: Usage
     usage_table = quote(UsageRecord._meta.db_table)
     daily_table = quote(UsageDaily._meta.db_table)
     columns = ", ".join(StagingTable.COLUMNS[1:])
-    upsert_daily = (
-        "ON CONFLICT (allocation_id, day) DO UPDATE SET amount = " + daily_table + ".amount + excluded.amount, "
-        "jobs = " + daily_table + ".jobs + excluded.jobs"
-    )
+    upsert_daily = add_to_daily(daily_table)
     if staging.postgres:
         selected = columns.replace("started_at", "started_at AT TIME ZONE %s").replace(
             "ended_at", "ended_at AT TIME ZONE %s"
@@ -244,45 +267,28 @@ class UsageCopy:
         self.machine = machine
         self.prefix = f"{machine.pk}\t{usage_import.pk}\t"
         self.daily: dict[tuple[int, date], list[int]] = {}  # (allocation, day) -> [units, jobs]
-        self.buffer: list[str] = []
-        self.buffered = 0
-        self.copied = 0
         self._cursor = None
-        self._copy_cm = None
-        self._copy = None
+        self._stream: _CopyStream | None = None
 
     def __enter__(self):
         self._cursor = connection.cursor()
         self._cursor.execute("SELECT set_config('TimeZone', %s, true)", [self.machine.time_zone])
         table = quote(UsageRecord._meta.db_table)
-        self._copy_cm = self._cursor.cursor.copy(f"COPY {table} ({', '.join(self.COLUMNS)}) FROM STDIN")
-        self._copy = self._copy_cm.__enter__()
+        self._stream = _CopyStream(self._cursor, f"COPY {table} ({', '.join(self.COLUMNS)}) FROM STDIN")
         return self
 
     def add(self, job: Job, allocation_id: int, day, day_text: str, units: int) -> None:
-        line = self.prefix + copy_row(job, allocation_id, day_text, units)
-        self.buffer.append(line)
-        self.buffered += len(line)
-        if self.buffered > 1 << 20:
-            self._send()
+        self._stream.write(self.prefix + copy_row(job, allocation_id, day_text, units))
         sums = self.daily.get((allocation_id, day))
         if sums is None:
             self.daily[(allocation_id, day)] = [units, 1]
         else:
             sums[0] += units
             sums[1] += 1
-        self.copied += 1
-
-    def _send(self) -> None:
-        if self.buffer:
-            self._copy.write("\n".join(self.buffer) + "\n")
-            self.buffer, self.buffered = [], 0
 
     def finish(self) -> tuple[int, list[tuple[int, Decimal]]]:
         """End the COPY, add the sums to the daily aggregates; the jobs copied and the charge per allocation."""
-        self._send()
-        self._copy_cm.__exit__(None, None, None)
-        self._copy_cm = self._copy = None
+        self._stream.close()
         self._cursor.execute("SELECT set_config('TimeZone', %s, true)", [connection.timezone_name])
         per_allocation: dict[int, int] = {}
         for (allocation_id, _day), (units, _jobs) in self.daily.items():
@@ -292,9 +298,7 @@ class UsageCopy:
             daily = quote(UsageDaily._meta.db_table)
             self._cursor.execute(
                 f"INSERT INTO {daily} (allocation_id, day, amount, jobs) "  # noqa: S608 - our names
-                "SELECT * FROM unnest(%s::bigint[], %s::date[], %s::numeric[], %s::integer[]) "
-                f"ON CONFLICT (allocation_id, day) DO UPDATE SET amount = {daily}.amount + excluded.amount, "
-                f"jobs = {daily}.jobs + excluded.jobs",
+                "SELECT * FROM unnest(%s::bigint[], %s::date[], %s::numeric[], %s::integer[]) " + add_to_daily(daily),
                 [
                     [allocation_id for allocation_id, _ in keys],
                     [day for _, day in keys],
@@ -302,13 +306,13 @@ class UsageCopy:
                     [self.daily[key][1] for key in keys],
                 ],
             )
-        return self.copied, [(pk, units_decimal(units)) for pk, units in sorted(per_allocation.items())]
+        copied = sum(jobs for _units, jobs in self.daily.values())
+        return copied, [(pk, units_decimal(units)) for pk, units in sorted(per_allocation.items())]
 
     def __exit__(self, exc_type, exc, tb):
         try:
-            if self._copy_cm is not None:  # an error while copying: abort the COPY, the savepoint rolls back
-                with contextlib.suppress(Exception):  # the original error is the one to report
-                    self._copy_cm.__exit__(exc_type, exc, tb)
+            if self._stream is not None:
+                self._stream.abort(exc_type, exc, tb)
         finally:
             self._cursor.close()
         return False
