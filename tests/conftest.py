@@ -1,5 +1,10 @@
+import threading
+from contextlib import contextmanager
+from datetime import timedelta
+
 import pytest
 from django.db import connection
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from eurohpc.celery import app as celery_app
@@ -90,10 +95,51 @@ def api_for(user) -> APIClient:
 @pytest.fixture
 def freezer(monkeypatch):
     """Move the clock: freezer(aware_datetime) makes timezone.now() return it from then on."""
-    from django.utils import timezone
 
     def move(moment):
         monkeypatch.setattr(timezone, "now", lambda: moment)
         return moment
 
     return move
+
+
+@contextmanager
+def clock_moved_back(monkeypatch, **delta):
+    """timezone.now() moved back by `delta` until the block ends, real time again afterwards.
+
+    The block gets the moment and `move(moment)`, which moves the clock again within the block. Used to build
+    state whose deadlines have passed before a live server or a client handles any request (a live server's
+    thread would see the patched clock too, so nothing is requested meanwhile).
+    """
+    with monkeypatch.context() as patch:
+
+        def move(moment):
+            patch.setattr(timezone, "now", lambda: moment)
+            return moment
+
+        yield move(timezone.now() - timedelta(**delta)), move
+
+
+def race(*jobs) -> tuple[list, list[Exception]]:
+    """Start every job at once (a barrier), each in its own thread and database connection.
+
+    Returns the jobs' results in order (None where a job raised) and the exceptions raised.
+    """
+    barrier = threading.Barrier(len(jobs))
+    results, errors = [None] * len(jobs), []
+
+    def run(index, job):
+        try:
+            barrier.wait(timeout=10)
+            results[index] = job()
+        except Exception as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i, job)) for i, job in enumerate(jobs)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return results, errors

@@ -23,7 +23,6 @@ import os
 import sys
 import traceback
 import warnings
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -34,7 +33,6 @@ from django.core.handlers.wsgi import WSGIHandler
 from django.core.signals import got_request_exception, request_finished, request_started
 from django.db import close_old_connections, transaction
 from django.urls import Resolver404, resolve
-from django.utils import timezone
 from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
 from rest_framework.test import APIClient
@@ -50,6 +48,7 @@ from schemathesis.specs.openapi.checks import (
 from calls.services import consortium_member_add, cut_off_process
 from eurohpc.models import Role
 from tests.calls.factories import make_call, make_draft, make_machine, make_submitted
+from tests.conftest import clock_moved_back
 from tests.factories import PASSWORD, OrganisationFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -106,7 +105,7 @@ def world(db, monkeypatch) -> World:
     member = draft.consortium_members.get()
     document = draft.documents.get()
     # A batch whose cut-off has passed: built with the clock moved an hour back, then closed.
-    with past(monkeypatch, hours=1) as then:
+    with clock_moved_back(monkeypatch, hours=1) as (then, _move):
         past_call = make_call(
             identifier="EUROHPC-2025-CEI-AI-09",
             opens_at=then - timedelta(days=30),
@@ -125,15 +124,6 @@ def world(db, monkeypatch) -> World:
         "/machines/{id}": [{"id": machine.pk}],
     }
     return World(tokens=tokens, ids=ids)
-
-
-@contextmanager
-def past(monkeypatch, **delta):
-    """Run the services with timezone.now() moved back by `delta` (real time again afterwards)."""
-    moment = timezone.now() - timedelta(**delta)
-    with monkeypatch.context() as patch:
-        patch.setattr(timezone, "now", lambda: moment)
-        yield moment
 
 
 def known_parameters(path: str, ids: dict[str, list[dict]]) -> list[dict]:

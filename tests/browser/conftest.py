@@ -8,13 +8,10 @@ a screenshot of the page in var/screenshots/.
 
 import json
 import re
-from contextlib import contextmanager
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from django.db import connections
-from django.utils import timezone
 
 from tests.factories import PASSWORD
 
@@ -124,16 +121,3 @@ def browser(chromium, live_server, request):
         name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name)
         page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
     context.close()
-
-
-@contextmanager
-def clock_moved_back(monkeypatch, **delta):
-    """Run services with timezone.now() moved back by `delta`; real time again afterwards.
-
-    Used to build a batch whose cut-off has already passed before the live server handles any request
-    (its thread would see the patched clock too, so nothing is requested meanwhile).
-    """
-    moment = timezone.now() - timedelta(**delta)
-    with monkeypatch.context() as patch:
-        patch.setattr(timezone, "now", lambda: moment)
-        yield moment

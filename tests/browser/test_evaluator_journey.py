@@ -10,8 +10,8 @@ from calls.evaluation.services import assignment_create
 from calls.models import Proposal
 from calls.services import cut_off_process, proposal_record_eligibility
 from eurohpc.models import Role
-from tests.browser.conftest import clock_moved_back
 from tests.calls.factories import make_call, make_submitted
+from tests.conftest import clock_moved_back
 from tests.factories import OrganisationFactory, UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -24,7 +24,7 @@ def assignment(db, monkeypatch):
     applicant = UserFactory(username="applicant", organisation=csc, roles=[Role.APPLICANT])
     officer = UserFactory(username="officer", roles=[Role.PROGRAMME_OFFICER])
     evaluator = UserFactory(username="evaluator1", first_name="Eva", last_name="Luator", roles=[Role.EVALUATOR])
-    with clock_moved_back(monkeypatch, hours=2) as then:
+    with clock_moved_back(monkeypatch, hours=2) as (then, _move):
         call = make_call(opens_at=then - timedelta(days=30), cut_offs=[then + timedelta(hours=1)])
         proposal = make_submitted(call=call, applicant=applicant, acronym="NORDAI")
     cut_off_process(cut_off=proposal.cut_off)

@@ -5,11 +5,11 @@ import re
 from datetime import timedelta
 
 import pytest
-from django.utils import timezone
 from playwright.sync_api import expect
 
 from eurohpc.models import Role
 from tests.calls.factories import make_call
+from tests.conftest import clock_moved_back
 from tests.factories import OrganisationFactory, UserFactory
 from tests.grants.factories import CALL_BUDGET, make_selected, make_tree
 
@@ -27,14 +27,7 @@ def selected(db, monkeypatch):
     applicant = UserFactory(username="applicant", organisation=csc, roles=[Role.APPLICANT])
     officer = UserFactory(username="officer", roles=[Role.PROGRAMME_OFFICER])
     UserFactory(username="finance", first_name="Fiona", last_name="Finance", roles=[Role.FINANCE_OFFICER])
-    then = timezone.now() - timedelta(days=2)
-    with monkeypatch.context() as patch:
-
-        def freezer(moment):
-            patch.setattr(timezone, "now", lambda: moment)
-            return moment
-
-        freezer(then)
+    with clock_moved_back(monkeypatch, days=2) as (then, freezer):
         call = make_call(indicative_budget=CALL_BUDGET, opens_at=then - timedelta(days=30),
                          cut_offs=[then + timedelta(hours=1)])  # fmt: skip
         proposal = make_selected(applicant=applicant, officer=officer, freezer=freezer, call=call)

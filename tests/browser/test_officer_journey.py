@@ -9,8 +9,8 @@ from playwright.sync_api import expect
 from calls.models import Proposal
 from calls.services import cut_off_process
 from eurohpc.models import Role
-from tests.browser.conftest import clock_moved_back
 from tests.calls.factories import make_call, make_submitted
+from tests.conftest import clock_moved_back
 from tests.factories import OrganisationFactory, UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -27,7 +27,7 @@ def passed_batch(db, monkeypatch):
     applicant = UserFactory(username="applicant", organisation=csc, roles=[Role.APPLICANT])
     applicant2 = UserFactory(username="applicant2", organisation=cineca, roles=[Role.APPLICANT])
     officer = UserFactory(username="officer", first_name="Olga", last_name="Officer", roles=[Role.PROGRAMME_OFFICER])
-    with clock_moved_back(monkeypatch, hours=2) as then:
+    with clock_moved_back(monkeypatch, hours=2) as (then, _move):
         call = make_call(opens_at=then - timedelta(days=30), cut_offs=[then + timedelta(hours=1)])
         nordai = make_submitted(call=call, applicant=applicant, acronym="NORDAI")
         it4ai = make_submitted(

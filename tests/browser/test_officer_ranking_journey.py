@@ -6,13 +6,13 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.utils import timezone
 from playwright.sync_api import expect
 
 from calls.models import Consensus, Decision, DecisionPublication, Proposal, SummaryReport
 from eurohpc.models import Role
 from tests.calls.evaluation_factories import assign_all, make_batch, submit_review
 from tests.calls.factories import make_call
+from tests.conftest import clock_moved_back
 from tests.factories import OrganisationFactory, UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -59,14 +59,7 @@ def reviewed_batch(db, monkeypatch):
         UserFactory(username=username, first_name=first, last_name=last, roles=[Role.EVALUATOR])
         for username, first, last in EVALUATORS
     ]
-    then = timezone.now() - timedelta(days=2)
-    with monkeypatch.context() as patch:
-
-        def freezer(moment):
-            patch.setattr(timezone, "now", lambda: moment)
-            return moment
-
-        freezer(then)
+    with clock_moved_back(monkeypatch, days=2) as (then, freezer):
         call = make_call(identifier=CALL, indicative_budget=Decimal("100000000.00"),
                          opens_at=then - timedelta(days=30), cut_offs=[then + timedelta(hours=1)])  # fmt: skip
         proposals = make_batch(call=call, applicant=applicant, officer=officer, freezer=freezer, count=3,

@@ -1,39 +1,14 @@
 """Submissions racing each other on PostgreSQL: references stay unique and a double submit yields one."""
 
-import threading
-
 import pytest
-from django.db import connection
 
 from calls.models import Call, Proposal
 from calls.services import proposal_submit
 from eurohpc.selectors import audit_chain_report
 from tests.calls.factories import make_call, make_draft
-from tests.conftest import requires_postgresql
+from tests.conftest import race, requires_postgresql
 
 pytestmark = [requires_postgresql, pytest.mark.django_db(transaction=True)]
-
-
-def race(*jobs):
-    """Start every job at once (a barrier), each in its own thread and database connection."""
-    barrier = threading.Barrier(len(jobs))
-    results, errors = [None] * len(jobs), []
-
-    def run(index, job):
-        try:
-            barrier.wait(timeout=10)
-            results[index] = job()
-        except Exception as exc:
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, job)) for i, job in enumerate(jobs)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    return results, errors
 
 
 def test_concurrent_submits_of_one_proposal_yield_one_reference(applicant):

@@ -1,10 +1,8 @@
 """Officers deciding at the same time on PostgreSQL: the funding line never takes more than the call has."""
 
-import threading
 from decimal import Decimal
 
 import pytest
-from django.db import connection
 
 from calls.evaluation.selectors import call_available_amount
 from calls.evaluation.services import decision_record, decisions_confirm, reserve_promote, selection_withdraw
@@ -14,32 +12,10 @@ from eurohpc.models import Role
 from eurohpc.selectors import audit_chain_report
 from tests.calls.evaluation_factories import evaluate, make_batch, make_evaluators
 from tests.calls.factories import make_call
-from tests.conftest import requires_postgresql
+from tests.conftest import race, requires_postgresql
 from tests.factories import UserFactory
 
 pytestmark = [requires_postgresql, pytest.mark.django_db(transaction=True)]
-
-
-def race(*jobs):
-    """Start every job at once (a barrier), each in its own thread and database connection."""
-    barrier = threading.Barrier(len(jobs))
-    results, errors = [None] * len(jobs), []
-
-    def run(index, job):
-        try:
-            barrier.wait(timeout=10)
-            results[index] = job()
-        except Exception as exc:
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, job)) for i, job in enumerate(jobs)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    return results, errors
 
 
 @pytest.fixture

@@ -1,43 +1,19 @@
 """On PostgreSQL, simultaneous writers never take more than the quota, nor count a job twice."""
 
 import io
-import threading
 import time
 from decimal import Decimal
 
 import pytest
-from django.db import connection
 
 from eurohpc.errors import LimitExceeded
 from hosting.models import Allocation, UsageDaily, UsageImport, UsageRecord
 from hosting.services import allocation_create, usage_import_create
 from hosting.services import projects as project_services
-from tests.conftest import requires_postgresql
+from tests.conftest import race, requires_postgresql
 from tests.hosting.factories import GPU_QUOTA, AllocationFactory, UserProjectFactory, sacct_file, sacct_line
 
 pytestmark = [requires_postgresql, pytest.mark.django_db(transaction=True)]
-
-
-def run_together(targets) -> list:
-    """Start the callables at the same moment, each in its own thread and database connection."""
-    barrier = threading.Barrier(len(targets))
-    results: list = [None] * len(targets)
-
-    def run(index, target):
-        try:
-            barrier.wait()
-            results[index] = target()
-        except Exception as exc:
-            results[index] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, t)) for i, t in enumerate(targets)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
 
 
 def test_concurrent_allocations_never_exceed_the_union_quota(period, lumi_g, monkeypatch):
@@ -51,8 +27,8 @@ def test_concurrent_allocations_never_exceed_the_union_quota(period, lumi_g, mon
         return total
 
     monkeypatch.setattr(project_services, "_sum", sum_then_pause)
-    results = run_together(
-        [
+    results, refused = race(
+        *[
             lambda p=p, n=n: allocation_create(
                 project=p,
                 partition=lumi_g,
@@ -65,8 +41,8 @@ def test_concurrent_allocations_never_exceed_the_union_quota(period, lumi_g, mon
         ]
     )
     created = [r for r in results if isinstance(r, Allocation)]
-    refused = [r for r in results if isinstance(r, LimitExceeded)]
     assert (len(created), len(refused)) == (1, 3)
+    assert all(isinstance(e, LimitExceeded) for e in refused), refused
     assert refused[0].message == (
         "The Union quota of LUMI LUMI-G in 2026-H2 would be exceeded by 1,024.00 GPU-hours: quota 158,976.00 "
         "GPU-hours, allocated 155,000.00 GPU-hours, remaining 3,976.00 GPU-hours, asked 5,000.00 GPU-hours."
@@ -78,14 +54,15 @@ def test_concurrent_allocations_never_exceed_the_union_quota(period, lumi_g, mon
 def test_concurrent_imports_of_the_same_file_count_each_job_once(lumi, period, lumi_g):
     AllocationFactory(partition=lumi_g, period=period, slurm_account="project_465000001", amount=Decimal("100000"))
     data = sacct_file(*[sacct_line(str(5000 + n)) for n in range(200)])
-    results = run_together(
-        [
+    results, errors = race(
+        *[
             lambda: usage_import_create(
                 machine=lumi, stream=io.BytesIO(data), file_name="a.txt", source=UsageImport.Source.API, actor=None
             )
             for _ in range(3)
         ]
     )
+    assert errors == []
     assert sorted(r.imported for r in results) == [0, 0, 200]
     assert UsageRecord.objects.count() == 200
     assert UsageDaily.objects.get().amount == Decimal("3200.0000")
