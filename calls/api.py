@@ -29,6 +29,7 @@ from hosting.models import Machine
 ERRORS = {400: ErrorSerializer, 401: ErrorSerializer, 403: ErrorSerializer, 404: ErrorSerializer, 409: ErrorSerializer}
 # A list answers 400 for an invalid filter and 404 for a page out of range.
 LIST_ERRORS = {400: ErrorSerializer, 401: ErrorSerializer, 404: ErrorSerializer}
+ONLY_STAFF_CHANGE_CONSORTIUM = "Only applicant staff of the proposal's organisation can change the consortium."
 # Deadlines and opening dates of a programme call: anything outside these years is a typing error.
 FIRST_YEAR, LAST_YEAR = 2000, 2100
 
@@ -466,7 +467,7 @@ class ProposalConsortiumApi(APIView):
             request.user,
             "calls.change_proposal",
             proposal,
-            "Only applicant staff of the proposal's organisation can change the consortium.",
+            ONLY_STAFF_CHANGE_CONSORTIUM,
         )
         data = ConsortiumMemberInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -482,7 +483,7 @@ class ProposalConsortiumMemberApi(APIView):
             request.user,
             "calls.change_proposal",
             proposal,
-            "Only applicant staff of the proposal's organisation can change the consortium.",
+            ONLY_STAFF_CHANGE_CONSORTIUM,
         )
         member = get_object_or_404(proposal.consortium_members.all(), pk=member_id)
         services.consortium_member_remove(member=member, actor=request.user)

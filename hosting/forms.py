@@ -9,6 +9,19 @@ from eurohpc.models import Organisation, User
 from hosting.models import AllocationPeriod, Machine, Partition, UserProject
 
 
+def _eu_share_field(help_text: str) -> forms.DecimalField:
+    """The EU share of a machine's total cost of ownership, a fraction between 0 and 1 (optional)."""
+    return forms.DecimalField(
+        label="EU share of total cost of ownership",
+        max_digits=5,
+        decimal_places=4,
+        min_value=Decimal(0),
+        max_value=Decimal(1),
+        required=False,
+        help_text=help_text,
+    )
+
+
 class DateInput(forms.DateInput):
     input_type = "date"
 
@@ -23,15 +36,7 @@ class MachineForm(forms.Form):
     ai_capable = forms.BooleanField(label="Able to train large-scale AI models", required=False)
     selected_on = forms.DateField(widget=DateInput, required=False)
     operational_since = forms.DateField(widget=DateInput, required=False)
-    eu_share_of_tco = forms.DecimalField(
-        label="EU share of total cost of ownership",
-        max_digits=5,
-        decimal_places=4,
-        min_value=Decimal(0),
-        max_value=Decimal(1),
-        required=False,
-        help_text="a fraction, e.g. 0.5",
-    )
+    eu_share_of_tco = _eu_share_field("a fraction, e.g. 0.5")
     slurm_cluster = forms.CharField(label="Slurm cluster", max_length=64, required=False)
     time_zone = forms.CharField(
         max_length=64, initial="Europe/Luxembourg", help_text="of the Start and End times in its Slurm accounting"
@@ -66,15 +71,7 @@ class PartitionForm(forms.Form):
 class HostingAgreementForm(forms.Form):
     signed_on = forms.DateField(widget=DateInput)
     effective_from = forms.DateField(widget=DateInput, required=False, help_text="empty: the signature date")
-    eu_share_of_tco = forms.DecimalField(
-        label="EU share of total cost of ownership",
-        max_digits=5,
-        decimal_places=4,
-        min_value=Decimal(0),
-        max_value=Decimal(1),
-        required=False,
-        help_text="a fraction, e.g. 0.5; empty: the machine's recorded share",
-    )
+    eu_share_of_tco = _eu_share_field("a fraction, e.g. 0.5; empty: the machine's recorded share")
     reference = forms.CharField(max_length=64, required=False)
     grant = forms.ModelChoiceField(queryset=None, required=False, help_text="the grant funding the machine, if any")
 

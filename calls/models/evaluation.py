@@ -143,18 +143,17 @@ def _score_constraints(prefix: str, owner: str) -> list:
     ]
 
 
-class ReviewScore(models.Model):
-    """A submitted individual score for one criterion, with its comment."""
+class _CriterionScore(models.Model):
+    """A score for one criterion of the call's scheme, out of `max_score`, with its comment."""
 
-    review = models.ForeignKey(Review, on_delete=models.CASCADE, related_name="scores")
     criterion = models.CharField(max_length=32)
     score = models.DecimalField(max_digits=6, decimal_places=2)
     max_score = models.DecimalField(max_digits=6, decimal_places=2)
     comment = models.TextField()
 
     class Meta:
+        abstract = True
         ordering = ["id"]
-        constraints = _score_constraints("reviewscore", "review")
 
     def __str__(self) -> str:
         return f"{self.criterion}: {self.score}"
@@ -162,6 +161,15 @@ class ReviewScore(models.Model):
     @property
     def score_text(self) -> str:
         return _plain(self.score)
+
+
+class ReviewScore(_CriterionScore):
+    """A submitted individual score for one criterion, with its comment."""
+
+    review = models.ForeignKey(Review, on_delete=models.CASCADE, related_name="scores")
+
+    class Meta(_CriterionScore.Meta):
+        constraints = _score_constraints("reviewscore", "review")
 
 
 class Consensus(models.Model):
@@ -191,23 +199,13 @@ class Consensus(models.Model):
         return _plain(self.total)
 
 
-class ConsensusScore(models.Model):
+class ConsensusScore(_CriterionScore):
+    """The consensus score for one criterion, with the comment that goes into the summary report."""
+
     consensus = models.ForeignKey(Consensus, on_delete=models.CASCADE, related_name="scores")
-    criterion = models.CharField(max_length=32)
-    score = models.DecimalField(max_digits=6, decimal_places=2)
-    max_score = models.DecimalField(max_digits=6, decimal_places=2)
-    comment = models.TextField()
 
-    class Meta:
-        ordering = ["id"]
+    class Meta(_CriterionScore.Meta):
         constraints = _score_constraints("consensusscore", "consensus")
-
-    def __str__(self) -> str:
-        return f"{self.criterion}: {self.score}"
-
-    @property
-    def score_text(self) -> str:
-        return _plain(self.score)
 
 
 class Decision(AppendOnlyModel):
