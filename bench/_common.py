@@ -26,6 +26,27 @@ def setup() -> None:
     call_command("migrate", verbosity=0)
 
 
+def logged_in(username: str):
+    """A test client logged in as `username` (a user of the scale dataset)."""
+    from django.test import Client
+
+    from eurohpc.models import User
+
+    client = Client()
+    client.force_login(User.objects.get(username=username))
+    return client
+
+
+def page(client, path: str):
+    """What a page benchmark times: GET `path` with `client`, checking that it answers 200."""
+
+    def run():
+        response = client.get(path)
+        assert response.status_code == 200, (path, response.status_code)
+
+    return run
+
+
 def median_ms(fn, *, repeat: int = 30, warmup: int = 3) -> float:
     for _ in range(warmup):
         fn()

@@ -11,7 +11,7 @@ same run, with an in-process client logged in as the scale finance officer (`sca
 import argparse
 from datetime import date
 
-from _common import analyze, count_queries, ensure_scale_dataset, median_ms, report, setup
+from _common import analyze, count_queries, ensure_scale_dataset, logged_in, median_ms, page, report, setup
 
 AS_OF = date(2025, 6, 30)
 
@@ -23,29 +23,19 @@ def main() -> None:
     setup()
     ensure_scale_dataset()
     analyze()
-    from django.test import Client
 
-    from eurohpc.models import User
     from grants.models import Envelope, Grant, LedgerEntry
     from grants.selectors import envelope_available, envelope_position, envelope_positions
 
-    client = Client()
-    client.force_login(User.objects.get(username="scale-finance"))
-
-    def get(path):
-        def run():
-            response = client.get(path)
-            assert response.status_code == 200, (path, response.status_code)
-
-        return run
+    client = logged_in("scale-finance")
 
     positions = envelope_positions()
     root = next(p for p in positions if p.envelope.code == "SCALE-AIF-2024-2027")
     leaf = next(p.envelope for p in reversed(positions))
     grants = Grant.objects.count()
     last_page = max(1, (grants + 24) // 25)
-    trivial = median_ms(get("/bench/trivial/"), repeat=args.repeat)
-    rows = [("trivial page (login, base template, no data)", trivial, count_queries(get("/bench/trivial/")))]
+    trivial = median_ms(page(client, "/bench/trivial/"), repeat=args.repeat)
+    rows = [("trivial page (login, base template, no data)", trivial, count_queries(page(client, "/bench/trivial/")))]
     for name, fn in [
         ("envelope_positions() (selector)", envelope_positions),
         (f"envelope_position({leaf.code}, as_of) (selector)", lambda: envelope_position(envelope=leaf, as_of=AS_OF)),
@@ -65,7 +55,7 @@ def main() -> None:
             f"/api/v1/envelopes/{root.envelope.pk}/position/?as_of={AS_OF}",
         ),
     ]:
-        rows.append((name, median_ms(get(path), repeat=args.repeat), count_queries(get(path))))
+        rows.append((name, median_ms(page(client, path), repeat=args.repeat), count_queries(page(client, path))))
     report(
         f"Budget pages at {LedgerEntry.objects.count():,} ledger entries, {grants:,} grants, "
         f"{Envelope.objects.count()} envelopes (median of {args.repeat}, in-process client as scale-finance, same run)",

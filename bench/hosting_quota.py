@@ -9,7 +9,7 @@ ratio to the trivial page (/bench/trivial/) measured in the same run.
 
 import argparse
 
-from _common import analyze, count_queries, ensure_scale_dataset, median_ms, report, setup
+from _common import analyze, count_queries, ensure_scale_dataset, logged_in, median_ms, page, report, setup
 
 
 def main() -> None:
@@ -19,28 +19,21 @@ def main() -> None:
     setup()
     ensure_scale_dataset()
     analyze()
-    from django.test import Client
 
     from eurohpc.models import User
     from hosting.models import Allocation, Machine, UsageDaily, UsageRecord
 
-    officer = User.objects.get(username="scale-officer")
     operator = User.objects.get(username="scale-operator-000")
     machine = Machine.objects.visible_to(operator).order_by("name").first()
-    officer_client, operator_client = Client(), Client()
-    officer_client.force_login(officer)
-    operator_client.force_login(operator)
+    officer_client, operator_client = logged_in("scale-officer"), logged_in(operator.username)
 
-    def get(client, path):
-        def run():
-            response = client.get(path)
-            assert response.status_code == 200, (path, response.status_code)
-
-        return run
-
-    trivial = median_ms(get(officer_client, "/bench/trivial/"), repeat=args.repeat)
+    trivial = median_ms(page(officer_client, "/bench/trivial/"), repeat=args.repeat)
     rows = [
-        ("trivial page (login, session, base template)", trivial, count_queries(get(officer_client, "/bench/trivial/")))
+        (
+            "trivial page (login, session, base template)",
+            trivial,
+            count_queries(page(officer_client, "/bench/trivial/")),
+        )
     ]
     for name, client, path in [
         ("machine page, quota per period (officer)", officer_client, f"/machines/{machine.pk}/"),
@@ -50,7 +43,7 @@ def main() -> None:
         ("officer dashboard (at-risk allocations, alerts)", officer_client, "/dashboard/"),
         ("operator dashboard (own machines' quota)", operator_client, "/dashboard/"),
     ]:
-        rows.append((name, median_ms(get(client, path), repeat=args.repeat), count_queries(get(client, path))))
+        rows.append((name, median_ms(page(client, path), repeat=args.repeat), count_queries(page(client, path))))
     report(
         f"Quota pages on the scale dataset: {UsageRecord.objects.count():,} usage rows, "
         f"{UsageDaily.objects.count():,} daily aggregates, {Allocation.objects.count():,} allocations, "

@@ -8,7 +8,7 @@ measured in the same run. Goal: the list page ≤ 10× the trivial page.
 
 import argparse
 
-from _common import analyze, count_queries, ensure_scale_dataset, median_ms, report, setup
+from _common import analyze, count_queries, ensure_scale_dataset, logged_in, median_ms, page, report, setup
 
 
 def main() -> None:
@@ -18,28 +18,17 @@ def main() -> None:
     setup()
     ensure_scale_dataset()
     analyze()
-    from django.test import Client
 
     from calls.models import Proposal
-    from eurohpc.models import User
 
-    officer = User.objects.get(username="scale-officer")
-    client = Client()
-    client.force_login(officer)
-
-    def get(path):
-        def run():
-            response = client.get(path)
-            assert response.status_code == 200, (path, response.status_code)
-
-        return run
+    client = logged_in("scale-officer")
 
     submitted = Proposal.objects.exclude(status=Proposal.Status.DRAFT)
     last_page = max(1, (submitted.count() + 49) // 50)
-    trivial = median_ms(get("/bench/trivial/"), repeat=args.repeat)
+    trivial = median_ms(page(client, "/bench/trivial/"), repeat=args.repeat)
     rows = [
-        ("trivial page (login, base template, no data)", trivial, count_queries(get("/bench/trivial/"))),
-        ("bare health check /health/ (no session)", median_ms(get("/health/"), repeat=args.repeat), 0),
+        ("trivial page (login, base template, no data)", trivial, count_queries(page(client, "/bench/trivial/"))),
+        ("bare health check /health/ (no session)", median_ms(page(client, "/health/"), repeat=args.repeat), 0),
     ]
     for name, path in [
         ("submission list page (50/page)", "/officer/submissions/"),
@@ -48,7 +37,7 @@ def main() -> None:
         ("submission list page, filtered by status (selected)", "/officer/submissions/?status=selected"),
         ("API /api/v1/proposals/ (50/page)", "/api/v1/proposals/"),
     ]:
-        rows.append((name, median_ms(get(path), repeat=args.repeat), count_queries(get(path))))
+        rows.append((name, median_ms(page(client, path), repeat=args.repeat), count_queries(page(client, path))))
     report(
         f"Proposals list at {Proposal.objects.count():,} proposals, {submitted.count():,} submitted (median of "
         f"{args.repeat}, in-process client, same run)",

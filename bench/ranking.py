@@ -10,7 +10,7 @@ the ratio to the trivial view measured in the same run.
 
 import argparse
 
-from _common import analyze, count_queries, ensure_scale_dataset, median_ms, report, setup
+from _common import analyze, count_queries, ensure_scale_dataset, logged_in, median_ms, page, report, setup
 
 
 def largest_cut_offs():
@@ -42,30 +42,20 @@ def main() -> None:
     setup()
     ensure_scale_dataset()
     analyze()
-    from django.test import Client
 
     from calls.evaluation.selectors import cut_off_ranking
     from calls.models import Assignment, CutOff
     from eurohpc.models import User
 
     cut_off, in_evaluation = largest_cut_offs()
-    officer = User.objects.get(username="scale-officer")
-    client = Client()
-    client.force_login(officer)
-
-    def get(path):
-        def run():
-            response = client.get(path)
-            assert response.status_code == 200, (path, response.status_code)
-
-        return run
+    client = logged_in("scale-officer")
 
     def selector():
         cut_off_ranking(cut_off=CutOff.objects.select_related("call").get(pk=cut_off.pk))
 
-    trivial = median_ms(get("/bench/trivial/"), repeat=args.repeat)
+    trivial = median_ms(page(client, "/bench/trivial/"), repeat=args.repeat)
     rows = [
-        ("trivial page (login, base template, no data)", trivial, count_queries(get("/bench/trivial/"))),
+        ("trivial page (login, base template, no data)", trivial, count_queries(page(client, "/bench/trivial/"))),
         ("ranking selector alone (incl. cut-off lookup)", median_ms(selector, repeat=args.repeat),
          count_queries(selector)),
     ]  # fmt: skip
@@ -80,7 +70,7 @@ def main() -> None:
              f"/officer/evaluation/cut-offs/{in_evaluation.pk}/assignments/")
         )  # fmt: skip
     for name, path in pages:
-        rows.append((name, median_ms(get(path), repeat=args.repeat), count_queries(get(path))))
+        rows.append((name, median_ms(page(client, path), repeat=args.repeat), count_queries(page(client, path))))
     assignments = Assignment.objects.filter(proposal__cut_off_id=cut_off.pk).count()
     report(
         f"Ranking and assignment board of {cut_off.call.identifier} cut-off #{cut_off.pk}: {cut_off.n:,} proposals in "
