@@ -1,5 +1,3 @@
-from decimal import Decimal
-
 import pytest
 
 from calls.evaluation.services import (
@@ -20,7 +18,6 @@ from tests.calls.evaluation_factories import (
     scores_of,
     submit_review,
 )
-from tests.calls.factories import make_call
 from tests.conftest import api_for
 
 pytestmark = pytest.mark.django_db
@@ -28,22 +25,6 @@ pytestmark = pytest.mark.django_db
 COI_MESSAGE = (
     "Declare whether you have a conflict of interest with proposal EUROHPC-2026-CEI-AI-03-0001 before reading it."
 )
-
-
-@pytest.fixture
-def call():
-    return make_call(indicative_budget=Decimal("100000000.00"))
-
-
-@pytest.fixture
-def experts(db):
-    return make_evaluators(3)
-
-
-@pytest.fixture
-def proposal(call, applicant, programme_officer, freezer):
-    return make_batch(call=call, applicant=applicant, officer=programme_officer, freezer=freezer,
-                      budgets=["1000000.00"])[0]  # fmt: skip
 
 
 def _error(response) -> tuple[int, str]:

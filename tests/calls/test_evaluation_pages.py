@@ -1,5 +1,3 @@
-from decimal import Decimal
-
 import pytest
 
 from calls.evaluation.services import (
@@ -14,28 +12,10 @@ from tests.calls.evaluation_factories import (
     assign_all,
     evaluate,
     make_batch,
-    make_evaluators,
     submit_review,
 )
-from tests.calls.factories import make_call
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def call():
-    return make_call(indicative_budget=Decimal("100000000.00"))
-
-
-@pytest.fixture
-def experts(db):
-    return make_evaluators(3)
-
-
-@pytest.fixture
-def proposal(call, applicant, programme_officer, freezer):
-    return make_batch(call=call, applicant=applicant, officer=programme_officer, freezer=freezer,
-                      budgets=["1000000.00"])[0]  # fmt: skip
 
 
 def _page(client, user, url):

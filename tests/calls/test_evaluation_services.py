@@ -42,23 +42,6 @@ from tests.factories import UserFactory
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def call():
-    return make_call(indicative_budget=Decimal("100000000.00"))
-
-
-@pytest.fixture
-def experts(db):
-    return make_evaluators(3)
-
-
-@pytest.fixture
-def proposal(call, applicant, programme_officer, freezer):
-    return make_batch(
-        call=call, applicant=applicant, officer=programme_officer, freezer=freezer, budgets=["1000000.00"]
-    )[0]
-
-
 # --- assignments ------------------------------------------------------------------------------------
 
 
