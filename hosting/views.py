@@ -106,24 +106,34 @@ def machine_detail(request, pk: int):
     return render(request, "hosting/machine_detail.html", _machine_context(request, machine))
 
 
+def _machine_form_post(request, machine: Machine, form, context_key: str, save):
+    """A form posted on the machine page: the page again with the form's errors (400) or the service's refusal,
+    else the success message and a redirect. `save(data)` calls the one service and returns (message, url)."""
+    if not form.is_valid():
+        context = _machine_context(request, machine, **{context_key: form})
+        return render(request, "hosting/machine_detail.html", context, status=400)
+    try:
+        message, url = save(form.cleaned_data)
+    except DomainError as exc:
+        context = _machine_context(request, machine, **{context_key: form})
+        return _refused(request, exc, "hosting/machine_detail.html", context)
+    messages.success(request, message)
+    return redirect(url)
+
+
 @login_required
 @require_POST
 def machine_agreement_new(request, pk: int):
     _require(request, "hosting.manage_machine", message="Only programme officers record hosting agreements.")
     machine = _machine(request, pk)
+
+    def save(data):
+        agreement = services.hosting_agreement_create(machine=machine, actor=request.user, **data)
+        share = agreement.union_access_share
+        return f"Hosting agreement recorded: Union access share {share:.2%}.", machine_url(machine)
+
     form = HostingAgreementForm(request.POST, machine=machine)
-    if not form.is_valid():
-        return render(
-            request, "hosting/machine_detail.html", _machine_context(request, machine, agreement_form=form), status=400
-        )
-    try:
-        agreement = services.hosting_agreement_create(machine=machine, actor=request.user, **form.cleaned_data)
-    except DomainError as exc:
-        return _refused(
-            request, exc, "hosting/machine_detail.html", _machine_context(request, machine, agreement_form=form)
-        )
-    messages.success(request, f"Hosting agreement recorded: Union access share {agreement.union_access_share:.2%}.")
-    return redirect("hosting:machine-detail", pk=machine.pk)
+    return _machine_form_post(request, machine, form, "agreement_form", save)
 
 
 @login_required
@@ -131,20 +141,13 @@ def machine_agreement_new(request, pk: int):
 def machine_partition_new(request, pk: int):
     _require(request, "hosting.manage_machine", message="Only programme officers record partitions.")
     machine = _machine(request, pk)
-    form = PartitionForm(request.POST)
-    if not form.is_valid():
-        return render(
-            request, "hosting/machine_detail.html", _machine_context(request, machine, partition_form=form), status=400
-        )
-    data = {**form.cleaned_data, "accounting_unit": form.cleaned_data["accounting_unit"] or None}
-    try:
+
+    def save(data):
+        data = {**data, "accounting_unit": data["accounting_unit"] or None}
         partition = services.partition_create(machine=machine, actor=request.user, **data)
-    except DomainError as exc:
-        return _refused(
-            request, exc, "hosting/machine_detail.html", _machine_context(request, machine, partition_form=form)
-        )
-    messages.success(request, f"Partition {partition.name} recorded, with its quota in every period.")
-    return redirect("hosting:machine-detail", pk=machine.pk)
+        return f"Partition {partition.name} recorded, with its quota in every period.", machine_url(machine)
+
+    return _machine_form_post(request, machine, PartitionForm(request.POST), "partition_form", save)
 
 
 @login_required
@@ -152,19 +155,12 @@ def machine_partition_new(request, pk: int):
 def machine_period_new(request, pk: int):
     _require(request, "hosting.manage_machine", message="Only programme officers open allocation periods.")
     machine = _machine(request, pk)
-    form = PeriodForm(request.POST)
-    if not form.is_valid():
-        return render(
-            request, "hosting/machine_detail.html", _machine_context(request, machine, period_form=form), status=400
-        )
-    try:
-        period = services.period_create(machine=machine, actor=request.user, **form.cleaned_data)
-    except DomainError as exc:
-        return _refused(
-            request, exc, "hosting/machine_detail.html", _machine_context(request, machine, period_form=form)
-        )
-    messages.success(request, f"Allocation period {period.name} opened.")
-    return redirect(f"{machine_url(machine)}?period={period.pk}")
+
+    def save(data):
+        period = services.period_create(machine=machine, actor=request.user, **data)
+        return f"Allocation period {period.name} opened.", f"{machine_url(machine)}?period={period.pk}"
+
+    return _machine_form_post(request, machine, PeriodForm(request.POST), "period_form", save)
 
 
 def machine_url(machine: Machine) -> str:
