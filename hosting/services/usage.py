@@ -118,10 +118,10 @@ class _Targets:
         return cls(zone=ZoneInfo(machine.time_zone), partitions=partitions, periods=periods, allocations=allocations)
 
     def day(self, day: date) -> tuple[int | None, str]:
+        """The period whose dates hold `day` (None if none), and the day as COPY text; remembered per day."""
         known = self.days.get(day)
         if known is None:
-            starts = [p.start for p in self.periods]
-            index = bisect_right(starts, day) - 1
+            index = bisect_right(self.periods, day, key=lambda period: period.start) - 1
             period = self.periods[index] if index >= 0 and self.periods[index].end >= day else None
             known = self.days[day] = (period.pk if period else None, day.isoformat())
         return known
