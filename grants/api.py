@@ -17,7 +17,14 @@ from eurohpc.api.permissions import check
 from eurohpc.api.serializers import ErrorSerializer
 from grants import services
 from grants.models import AwardLetter, Envelope, Grant, LedgerEntry
-from grants.selectors import envelope_position, envelope_positions, grant_ledger, grant_list, grant_totals_attach
+from grants.selectors import (
+    award_letter_to_serve,
+    envelope_position,
+    envelope_positions,
+    grant_ledger,
+    grant_list,
+    grant_totals_attach,
+)
 from grants.serializers import (
     AmountInputSerializer,
     AsOfSerializer,
@@ -222,15 +229,11 @@ class AwardLetterApi(APIView):
     )
     def get(self, request, pk: int):
         grant = _visible_grant(request, pk)
-        letters = AwardLetter.objects.filter(grant=grant).select_related("grant")
         version = request.query_params.get("version", "")
-        letter = (
-            get_object_or_404(letters, version=int(version))
-            if version.isdigit()
-            else letters.order_by("-version").first()
-        )
-        if letter is not None and letter.status == AwardLetter.Status.FAILED and not version.isdigit():
-            letter = letters.filter(status=AwardLetter.Status.READY).order_by("-version").first() or letter
+        if version.isdigit():
+            letter = get_object_or_404(AwardLetter.objects.select_related("grant"), grant=grant, version=int(version))
+        else:
+            letter = award_letter_to_serve(grant=grant)
         if letter is None:
             return Response(
                 {"detail": f"No award letter has been issued for {grant.reference} yet.", "code": "not_found",

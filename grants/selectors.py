@@ -409,6 +409,16 @@ def award_letter_latest(*, grant: Grant) -> AwardLetter | None:
     return AwardLetter.objects.filter(grant_id=grant.pk).order_by("-version").first()
 
 
+def award_letter_to_serve(*, grant: Grant) -> AwardLetter | None:
+    """The letter a download without a version answers with: the latest, unless it failed to render and an
+    earlier version is ready (then that one). Two queries at most."""
+    letters = AwardLetter.objects.filter(grant_id=grant.pk).select_related("grant").order_by("-version")
+    latest = letters.first()
+    if latest is not None and latest.status == AwardLetter.Status.FAILED:
+        return letters.filter(status=AwardLetter.Status.READY).first() or latest
+    return latest
+
+
 def award_letter_by_hash(*, sha256: str) -> AwardLetter | None:
     letter = (
         AwardLetter.objects.filter(sha256=sha256.lower(), status=AwardLetter.Status.READY)
