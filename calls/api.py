@@ -22,6 +22,7 @@ from calls.selectors import (
 )
 from eurohpc.api.permissions import check
 from eurohpc.api.serializers import ErrorSerializer
+from eurohpc.converters import id_param
 from eurohpc.countries import COUNTRY_CHOICES
 from eurohpc.models import Organisation
 from hosting.models import Machine
@@ -336,11 +337,8 @@ class ProposalListApi(generics.ListCreateAPIView):
 
     def get_queryset(self):
         params = self.request.query_params
-        filters = {k: params.get(k) or None for k in ("call_id", "cut_off_id", "status", "type", "search")}
-        filters["call_id"], filters["cut_off_id"] = params.get("call") or None, params.get("cut_off") or None
-        for key, name in (("call_id", "call"), ("cut_off_id", "cut_off")):
-            if filters[key] and not str(filters[key]).isdigit():
-                raise serializers.ValidationError({name: ["A valid integer is required."]})
+        filters = {k: params.get(k) or None for k in ("status", "type", "search")}
+        filters["call_id"], filters["cut_off_id"] = id_param(params, "call"), id_param(params, "cut_off")
         if filters["status"] and filters["status"] not in Proposal.Status.values:
             raise serializers.ValidationError({"status": [f"Unknown status {filters['status']!r}."]})
         if filters["type"] and filters["type"] not in Proposal.Type.values:

@@ -33,6 +33,7 @@ from calls.selectors import (
     submissions,
     with_budget_totals,
 )
+from eurohpc.converters import database_id
 from eurohpc.errors import DomainError
 from eurohpc.pages import render_refusal as _refused
 from eurohpc.pages import require_perm as _require
@@ -87,7 +88,8 @@ def proposal_new(request):
     _require(request, "calls.add_proposal", message="Only applicants (staff of a hosting entity) file proposals.")
     if request.user.organisation_id is None:
         raise PermissionDenied("Your account belongs to no organisation.")
-    call = get_object_or_404(Call.objects.exclude(status=Call.Status.DRAFT), pk=request.GET.get("call") or 0)
+    call_id = database_id(request.GET.get("call")) or 0
+    call = get_object_or_404(Call.objects.exclude(status=Call.Status.DRAFT), pk=call_id)
     form = ProposalForm(request.POST or None, call=call, initial={"type": call.allowed_types[0]})
     context = {"form": form, "call": call}
     if request.method == "POST" and form.is_valid():
@@ -312,8 +314,8 @@ def submission_list(request):
     _require(request, "calls.list_submissions", message="Only programme officers see the submissions.")
     params = request.GET
     filters = {
-        "call_id": params.get("call") if (params.get("call") or "").isdigit() else None,
-        "cut_off_id": params.get("cut_off") if (params.get("cut_off") or "").isdigit() else None,
+        "call_id": database_id(params.get("call")),
+        "cut_off_id": database_id(params.get("cut_off")),
         "status": params.get("status") if params.get("status") in Proposal.Status.values else None,
         "type": params.get("type") if params.get("type") in Proposal.Type.values else None,
         "search": (params.get("q") or "").strip() or None,

@@ -4,3 +4,8 @@ from django.apps import AppConfig
 class EurohpcConfig(AppConfig):
     name = "eurohpc"
     verbose_name = "Users, organisations and audit"
+
+    def ready(self) -> None:
+        from eurohpc import converters
+
+        converters.register()

@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 from calls.models import Proposal
 from eurohpc.api.permissions import check
 from eurohpc.api.serializers import ErrorSerializer
+from eurohpc.converters import id_param
 from grants import services
 from grants.models import AwardLetter, Envelope, Grant, LedgerEntry
 from grants.selectors import (
@@ -97,8 +98,8 @@ class GrantListApi(generics.ListAPIView):
         return grant_list(
             user=self.request.user,
             status=params.get("status") or None,
-            call_id=int(params["call"]) if params.get("call", "").isdigit() else None,
-            envelope_id=int(params["envelope"]) if params.get("envelope", "").isdigit() else None,
+            call_id=id_param(params, "call"),
+            envelope_id=id_param(params, "envelope"),
             country=params.get("country") or None,
             search=params.get("q") or None,
         )
@@ -229,9 +230,9 @@ class AwardLetterApi(APIView):
     )
     def get(self, request, pk: int):
         grant = _visible_grant(request, pk)
-        version = request.query_params.get("version", "")
-        if version.isdigit():
-            letter = get_object_or_404(AwardLetter.objects.select_related("grant"), grant=grant, version=int(version))
+        version = id_param(request.query_params, "version")
+        if version is not None:
+            letter = get_object_or_404(AwardLetter.objects.select_related("grant"), grant=grant, version=version)
         else:
             letter = award_letter_to_serve(grant=grant)
         if letter is None:

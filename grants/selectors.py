@@ -197,8 +197,7 @@ def _amount_at(envelope: Envelope, as_of: date | None) -> Decimal:
     if as_of is None:
         return envelope.amount
     then = envelope.amount_then  # set by _envelopes(as_of)
-    # SQLite hands the subquery's decimal back without its scale: cents, as everywhere else.
-    return ZERO if then is None else Decimal(then).quantize(ZERO)
+    return ZERO if then is None else then
 
 
 def _positions(envelopes: list[Envelope], totals: dict[int, Totals], as_of: date | None) -> list[EnvelopePosition]:

@@ -9,7 +9,6 @@ from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, status
-from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -17,6 +16,7 @@ from rest_framework.views import APIView
 from eurohpc.api.errors import error_body
 from eurohpc.api.permissions import check, has_perm
 from eurohpc.api.serializers import ErrorSerializer
+from eurohpc.converters import id_param
 from hosting import selectors, services
 from hosting.models import AllocationPeriod, Machine, Partition, UsageImport
 from hosting.sacct import UsageFileError
@@ -44,15 +44,6 @@ MACHINES_ONLY = "Only officers and hosting operators see machines."
 def _machine(request, pk: int) -> Machine:
     check(request.user, "hosting.view_machine_list", message=MACHINES_ONLY)
     return get_object_or_404(Machine.objects.visible_to(request.user), pk=pk)
-
-
-def _int_param(request, name: str) -> int | None:
-    value = request.query_params.get(name)
-    if value in (None, ""):
-        return None
-    if not value.isdigit():
-        raise ValidationError({name: [f"A whole number is required, got {value!r}."]})
-    return int(value)
 
 
 # --- machines ---------------------------------------------------------------------------------------------
@@ -134,7 +125,7 @@ class MachineQuotaApi(APIView):
     def get(self, request, pk: int):
         """Per partition: capacity, Union quota, allocated, used and remaining in one allocation period."""
         machine = _machine(request, pk)
-        period_id = _int_param(request, "period")
+        period_id = id_param(request.query_params, "period")
         if period_id is None:
             period = selectors.period_current(machine=machine)
             if period is None:
@@ -209,7 +200,7 @@ class AllocationListApi(generics.ListAPIView):
     def get_queryset(self):
         allocations = selectors.allocation_queryset(user=self.request.user, as_of=timezone.localdate())
         for name in ("machine", "period", "project"):
-            value = _int_param(self.request, name)
+            value = id_param(self.request.query_params, name)
             if value is not None:
                 allocations = allocations.filter(**{"partition__machine_id" if name == "machine" else name: value})
         return allocations

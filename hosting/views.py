@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from eurohpc.converters import database_id
 from eurohpc.errors import DomainError
 from eurohpc.pages import render_refusal as _refused
 from eurohpc.pages import require_perm as _require
@@ -69,9 +70,9 @@ def _machine_context(request, machine: Machine, **extra) -> dict:
     today = timezone.localdate()
     blocks = selectors.machine_quota_overview(machine=machine, on=today)
     selected = None
-    wanted = request.GET.get("period")
-    if wanted and wanted.isdigit():
-        selected = next((b for b in blocks if b.period.pk == int(wanted)), None)
+    wanted = database_id(request.GET.get("period"))
+    if wanted is not None:
+        selected = next((b for b in blocks if b.period.pk == wanted), None)
     if selected is None:
         selected = next((b for b in blocks if b.is_current), blocks[0] if blocks else None)
     allocations = (

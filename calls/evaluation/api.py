@@ -23,6 +23,7 @@ from calls.models import Assignment, Call, CutOff, Decision, Proposal, Review, S
 from calls.selectors import proposal_for
 from eurohpc.api.permissions import check
 from eurohpc.api.serializers import ErrorSerializer
+from eurohpc.converters import id_param
 from eurohpc.models import User
 
 CENT = Decimal("0.01")
@@ -340,11 +341,9 @@ class AssignmentListApi(generics.ListAPIView):
         assignments = selectors.assignment_list().visible_to(user)
         params = self.request.query_params
         for name, lookup in (("proposal", "proposal_id"), ("cut_off", "proposal__cut_off_id")):
-            value = params.get(name)
-            if value:
-                if not value.isdigit():
-                    raise serializers.ValidationError({name: ["A valid integer is required."]})
-                assignments = assignments.filter(**{lookup: int(value)})
+            value = id_param(params, name)
+            if value is not None:
+                assignments = assignments.filter(**{lookup: value})
         declaration = params.get("declaration")
         if declaration:
             if declaration not in Assignment.Declaration.values:
@@ -533,10 +532,10 @@ class CallRankingApi(APIView):
         """The ranking of a cut-off by weighted consensus total, with the funding line and the reserve list."""
         check(request.user, "calls.view_evaluation", message=ONLY_OFFICERS)
         call = get_object_or_404(Call.objects.all(), pk=pk)
-        value = request.query_params.get("cut_off", "")
-        if not value.isdigit():
+        cut_off_id = id_param(request.query_params, "cut_off")
+        if cut_off_id is None:
             raise serializers.ValidationError({"cut_off": ["Give the cut-off to rank: ?cut_off=<id>."]})
-        cut_off = get_object_or_404(CutOff.objects.filter(call=call), pk=int(value))
+        cut_off = get_object_or_404(CutOff.objects.filter(call=call), pk=cut_off_id)
         ranking = selectors.cut_off_ranking(cut_off=cut_off, call=call)
         return Response(ranking_data(ranking))
 
