@@ -4,6 +4,7 @@ from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from eurohpc.pdf import html_to_pdf
 from grants.schedule import payment_schedule
 
 
@@ -25,12 +26,6 @@ def award_letter_context(letter) -> dict:
 
 def award_letter_html(letter) -> str:
     return render_to_string("grants/award_letter.html", award_letter_context(letter))
-
-
-def html_to_pdf(html: str) -> bytes:
-    from weasyprint import HTML
-
-    return HTML(string=html, base_url=str(settings.BASE_DIR)).write_pdf()
 
 
 def award_letter_pdf(letter) -> bytes:

@@ -18,6 +18,7 @@ from calls.models import Call, Proposal
 from eurohpc.errors import LimitExceeded, RuleViolation, StateConflict
 from eurohpc.formatting import eur, percent
 from eurohpc.models import User
+from eurohpc.pdf import render_failure_reason
 from eurohpc.services import audit_record, notification_queue
 from grants.models import (
     AwardLetter,
@@ -587,7 +588,7 @@ def _render_letter_pdf(letter: AwardLetter) -> bytes:
     try:
         return award_letter_pdf(letter)
     except Exception as exc:  # WeasyPrint, fonts, templates: any failure is retried by the task
-        raise RenderError(f"{exc.__class__.__name__}: {exc}") from exc
+        raise RenderError(render_failure_reason(exc)) from exc
 
 
 def award_letter_render(*, letter_id: int) -> AwardLetter | None:

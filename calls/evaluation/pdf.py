@@ -1,11 +1,11 @@
 """The Evaluation Summary Report: HTML from templates/evaluation/summary_report.html, PDF by WeasyPrint."""
 
-from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils import timezone
 
 from calls.evaluation.scheme import scheme_from_data, tidy
 from calls.models import ConsortiumMember, SummaryReport
+from eurohpc.pdf import html_to_pdf
 
 
 def summary_report_context(*, report: SummaryReport) -> dict:
@@ -47,6 +47,4 @@ def summary_report_html(*, report: SummaryReport) -> str:
 
 
 def summary_report_pdf(*, report: SummaryReport) -> bytes:
-    from weasyprint import HTML
-
-    return HTML(string=summary_report_html(report=report), base_url=str(settings.BASE_DIR)).write_pdf()
+    return html_to_pdf(summary_report_html(report=report))

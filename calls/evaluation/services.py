@@ -42,6 +42,7 @@ from calls.models import (
 from eurohpc.errors import LimitExceeded, NotPermitted, RuleViolation, StateConflict
 from eurohpc.formatting import eur, local
 from eurohpc.models import Role, User
+from eurohpc.pdf import render_failure_reason
 from eurohpc.services import audit_record, notification_queue
 
 DEFAULT_REVIEW_DAYS = 21
@@ -745,7 +746,7 @@ def _render(report_id: int) -> bool:
     try:
         content = summary_report_pdf(report=report)
     except Exception as exc:  # WeasyPrint and font errors alike: the task retries, the officer sees the failure
-        raise RenderError(f"{exc.__class__.__name__}: {exc}") from exc
+        raise RenderError(render_failure_reason(exc)) from exc
     old = report.file.name if report.file else ""
     report.file.save(report.filename, ContentFile(content), save=False)
     report.sha256 = hashlib.sha256(content).hexdigest()

@@ -678,6 +678,20 @@ def test_summary_report_failure_is_recorded(published_three, monkeypatch):
     assert report.error == "OSError: no fonts"
 
 
+def test_summary_report_without_weasyprint_libraries_records_the_reason(published_three, monkeypatch):
+    import sys
+
+    from calls.evaluation.services import RenderError, summary_report_render
+    from eurohpc.pdf import MISSING_LIBRARIES
+
+    monkeypatch.setitem(sys.modules, "weasyprint", None)  # as when Pango is missing: the import fails
+    report = SummaryReport.objects.get(proposal=published_three[0])
+    with pytest.raises(RenderError):
+        summary_report_render(report_id=report.pk)
+    report.refresh_from_db()
+    assert (report.status, report.error) == (SummaryReport.Status.FAILED, MISSING_LIBRARIES)
+
+
 def test_pdf_summary_report_renders_with_weasyprint(published_three):
     from calls.evaluation.pdf import summary_report_html, summary_report_pdf
 

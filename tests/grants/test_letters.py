@@ -2,11 +2,14 @@
 
 import hashlib
 import io
+import sys
 from decimal import Decimal
 
 import pytest
+from django.utils.html import escape
 from pypdf import PdfReader
 
+from eurohpc.pdf import MISSING_LIBRARIES
 from grants.models import AwardLetter
 from grants.services import RenderError, award_letter_render, award_letter_request
 from grants.tasks import render_award_letter
@@ -154,3 +157,18 @@ def test_letter_download_page_for_applicant_only(client, signed, applicant, othe
     assert response["X-Content-SHA256"] == letter.sha256
     client.force_login(other_applicant)
     assert client.get(f"/grants/{signed.pk}/award-letters/1/").status_code == 404
+
+
+def test_letter_without_weasyprint_libraries_fails_with_the_reason(
+    client, signed, finance_officer, monkeypatch, django_capture_on_commit_callbacks
+):
+    # A missing Pango makes `import weasyprint` raise; None in sys.modules makes it raise here alike.
+    monkeypatch.setitem(sys.modules, "weasyprint", None)
+    with django_capture_on_commit_callbacks(execute=True):
+        letter = award_letter_request(grant=signed, actor=finance_officer)
+    letter.refresh_from_db()
+    assert (letter.status, letter.error) == ("failed", MISSING_LIBRARIES)
+    client.force_login(finance_officer)
+    page = client.get(f"/grants/{signed.pk}/")
+    assert page.status_code == 200
+    assert escape(MISSING_LIBRARIES) in page.content.decode()

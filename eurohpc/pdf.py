@@ -1,0 +1,40 @@
+"""HTML to PDF through WeasyPrint, the one place that loads it.
+
+WeasyPrint needs Pango and HarfBuzz from the operating system. Without them the product still starts and
+works; rendering a PDF fails with `PdfUnavailable`, whose message says what is missing, and the document
+that asked for it is marked failed with that message (instead of a loader traceback).
+"""
+
+from django.conf import settings
+
+from eurohpc.errors import DomainError
+
+MISSING_LIBRARIES = (
+    "PDFs cannot be rendered on this server: WeasyPrint's system libraries (Pango, HarfBuzz) are missing. "
+    "An administrator installs them (make system-deps on Debian) and asks for the document again."
+)
+
+
+class PdfUnavailable(DomainError):
+    status_code = 503
+    default_code = "pdf_unavailable"
+
+
+def weasyprint_html():
+    """WeasyPrint's HTML class; PdfUnavailable when its libraries cannot be loaded."""
+    try:
+        from weasyprint import HTML
+    except (ImportError, OSError) as exc:  # OSError: cffi could not open libpango / libgobject
+        raise PdfUnavailable(MISSING_LIBRARIES) from exc
+    return HTML
+
+
+def html_to_pdf(html: str) -> bytes:
+    return weasyprint_html()(string=html, base_url=str(settings.BASE_DIR)).write_pdf()
+
+
+def render_failure_reason(exc: Exception) -> str:
+    """What a failed rendering tells the officer: the missing libraries as they are, anything else by its class."""
+    if isinstance(exc, PdfUnavailable):
+        return exc.message
+    return f"{exc.__class__.__name__}: {exc}"
