@@ -20,9 +20,11 @@ def row_counts() -> dict[str, int]:
 def test_seed_demo_twice_changes_nothing(capsys):
     call_command("seed_demo")
     first = row_counts()
+    assert "Demo data loaded." in capsys.readouterr().out
     call_command("seed_demo")
     assert row_counts() == first
     out = capsys.readouterr().out
+    assert "Demo data already there: kept as it was (make clean-demo starts afresh)." in out
     assert "applicant   Applicant (CSC)" in out
 
 

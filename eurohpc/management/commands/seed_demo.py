@@ -5,6 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from eurohpc.demo import DEMO_PASSWORD, DEMO_USERS
+from eurohpc.models import User
 
 # Each app's `demo.seed(out=...)`, in dependency order; each one is idempotent.
 SEEDERS = ["eurohpc.demo", "hosting.demo", "calls.demo", "calls.demo_evaluation", "grants.demo"]
@@ -16,6 +17,7 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         if not settings.DEMO_USERS_ALLOWED:
             raise CommandError("seed_demo refuses to create demo users under production settings.")
+        already = User.objects.filter(username__in=[user[0] for user in DEMO_USERS]).exists()
         for name in SEEDERS:
             try:
                 module = import_module(name)
@@ -25,7 +27,14 @@ class Command(BaseCommand):
                 continue
             with transaction.atomic():
                 module.seed(out=self.stdout.write)
-        self.stdout.write(self.style.SUCCESS(f"Demo data loaded. Logins (password: {DEMO_PASSWORD}):"))
+        if already:
+            # Every seeder is idempotent: what was there is kept, only what was missing is added.
+            self.stdout.write(
+                self.style.SUCCESS("Demo data already there: kept as it was (make clean-demo starts afresh).")
+            )
+            self.stdout.write(f"Logins (password: {DEMO_PASSWORD}):")
+        else:
+            self.stdout.write(self.style.SUCCESS(f"Demo data loaded. Logins (password: {DEMO_PASSWORD}):"))
         for username, _first, _last, org, roles in DEMO_USERS:
             role_names = ", ".join(str(r.label) for r in roles)
             self.stdout.write(f"  {username:<11} {role_names}{f' ({org})' if org else ''}")
