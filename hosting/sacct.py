@@ -29,6 +29,11 @@ COLUMNS = (
 
 # Longest values the usage table stores; longer ones are refused rather than cut.
 MAX_LENGTHS = {"JobID": 64, "JobIDRaw": 32, "Partition": 64, "Account": 64, "User": 64, "State": 32}
+# Counts are stored as PostgreSQL integers; a job's charge has 12 digits before its 4 decimals.
+MAX_COUNT = 2**31 - 1
+MAX_CHARGE_HOURS = 10**12
+# Orphan job steps listed by line in an import's summary (the count is always complete).
+MAX_LISTED_ORPHANS = 100
 
 SKIP_STEP = "job step"
 SKIP_PENDING = "pending"
@@ -76,7 +81,10 @@ class Job:
 def _count(value: str, column: str, line: int) -> int:
     if not (value.isascii() and value.isdigit()):
         raise UsageFileError(line=line, error=f"{column} is not a whole number: {value!r}.")
-    return int(value)
+    number = int(value)
+    if number > MAX_COUNT:
+        raise UsageFileError(line=line, error=f"{column} is larger than {MAX_COUNT:,}: {value!r}.")
+    return number
 
 
 def _time(value: str, column: str, line: int) -> datetime:
@@ -98,20 +106,25 @@ def gpus_in_tres(tres: str, line: int = 0) -> int:
         # The common case, one untyped count: read it without splitting the whole value.
         end = tres.find(",", at)
         value = tres[at + 9 :] if end < 0 else tres[at + 9 : end]
-        if value.isdigit() and value.isascii():
+        if value.isdigit() and value.isascii() and len(value) < 10:
             return int(value)
     untyped = None
     typed = 0
     for item in tres.split(","):
         key, sep, value = item.partition("=")
-        if not key.startswith("gres/gpu"):
+        # gres/gpu and gres/gpu:<type> count GPUs; gres/gpumem, gres/gpuutil … are other resources.
+        if key != "gres/gpu" and not key.startswith("gres/gpu:"):
             continue
         if not sep or not (value.isascii() and value.isdigit()):
             raise UsageFileError(line=line, error=f"AllocTRES has a GPU count that is not a whole number: {item!r}.")
+        if int(value) > MAX_COUNT:
+            raise UsageFileError(line=line, error=f"AllocTRES has a GPU count larger than {MAX_COUNT:,}: {item!r}.")
         if key == "gres/gpu":
             untyped = int(value)
-        elif key.startswith("gres/gpu:"):
+        else:
             typed += int(value)
+    if typed > MAX_COUNT:
+        raise UsageFileError(line=line, error=f"AllocTRES has GPU counts adding up to more than {MAX_COUNT:,}.")
     return untyped if untyped is not None else typed
 
 
@@ -140,7 +153,8 @@ class SacctReader:
 
     `raw_lines` are the file's lines as bytes (UTF-8). `cluster`, when given, is the only Cluster value
     accepted (case-insensitive). `progress(bytes_read, lines_read)` is called every 10,000 lines and at the end.
-    After the iteration, `data_lines` is the number of lines after the header.
+    After the iteration, `data_lines` is the number of lines after the header, and `orphan_steps` the job
+    steps (skipped like every step) whose JobIDRaw names no job of the file: a cut or mixed export.
     """
 
     def __init__(self, raw_lines: Iterable[bytes], *, cluster: str = "", progress=None):
@@ -148,6 +162,9 @@ class SacctReader:
         self.cluster = cluster
         self.progress = progress
         self.data_lines = 0
+        # Job steps whose JobIDRaw belongs to no job line of the file: (line, JobIDRaw), the first ones.
+        self.orphan_steps: list[tuple[int, str]] = []
+        self.orphan_step_count = 0
 
     def __iter__(self) -> Iterator[Job | str]:
         yield from _read(self.raw_lines, cluster=self.cluster, progress=self.progress, reader=self)
@@ -169,6 +186,11 @@ def _read(raw_lines: Iterable[bytes], *, cluster: str, progress, reader: SacctRe
     max_job, max_raw = MAX_LENGTHS["JobID"], MAX_LENGTHS["JobIDRaw"]
     max_part, max_account, max_user, max_state = (MAX_LENGTHS[c] for c in ("Partition", "Account", "User", "State"))
     fromisoformat = datetime.fromisoformat
+    job_raws: set[str] = set()  # JobIDRaw of every job line, ended or not
+    # Steps follow their job in sacct's output; only a step whose job is not the line's last job is kept
+    # (line, its job's JobIDRaw) to be checked at the end, so memory does not grow with the steps.
+    steps: list[tuple[int, str]] = []
+    last_job_raw = None
     for raw in raw_lines:
         line += 1
         bytes_read += len(raw)
@@ -210,8 +232,13 @@ def _read(raw_lines: Iterable[bytes], *, cluster: str, progress, reader: SacctRe
         if not job_id:
             raise UsageFileError(line=line, error="JobID is empty.")
         if "." in job_id:
+            parent = fields[i_raw].partition(".")[0]
+            if parent != last_job_raw:
+                steps.append((line, parent))
             yield SKIP_STEP
             continue
+        last_job_raw = fields[i_raw]
+        job_raws.add(last_job_raw)
         state_text = fields[i_state]
         state = state_text.partition(" ")[0]  # "CANCELLED by 1001"
         if state not in accepted_states:
@@ -286,7 +313,16 @@ def _read(raw_lines: Iterable[bytes], *, cluster: str, progress, reader: SacctRe
             elapsed = _count(elapsed_text, "ElapsedRaw", line)
             nodes = _count(nodes_text, "NNodes", line)
             cpus = _count(cpus_text, "NCPUS", line)
+        if elapsed > MAX_COUNT or nodes > MAX_COUNT or cpus > MAX_COUNT:
+            for column, text in (("ElapsedRaw", elapsed_text), ("NNodes", nodes_text), ("NCPUS", cpus_text)):
+                _count(text, column, line)
         gpus = gpus_in_tres(fields[i_tres], line)
+        if elapsed * max(nodes, cpus, gpus) >= MAX_CHARGE_HOURS * 3600:
+            raise UsageFileError(
+                line=line,
+                error=f"the job's use (ElapsedRaw × its NNodes, NCPUS or GPUs) is beyond {MAX_CHARGE_HOURS:,} hours: "
+                "not a real job.",
+            )
         if elapsed == 0:
             yield SKIP_NOT_RUN
             continue
@@ -311,5 +347,8 @@ def _read(raw_lines: Iterable[bytes], *, cluster: str, progress, reader: SacctRe
     reader.data_lines = max(line - 1, 0)
     if positions is None:
         raise UsageFileError(line=1, error="the file is empty: expected the sacct --parsable2 header row.")
+    orphans = [(at, raw) for at, raw in steps if raw not in job_raws]
+    reader.orphan_step_count = len(orphans)
+    reader.orphan_steps = orphans[:MAX_LISTED_ORPHANS]
     if progress is not None:
         progress(bytes_read, line)

@@ -237,12 +237,23 @@ class UnknownPartitionSerializer(serializers.Serializer):
     jobs = serializers.IntegerField()
 
 
+class OrphanStepLineSerializer(serializers.Serializer):
+    line = serializers.IntegerField(help_text="the step's line; the header is line 1")
+    job_id_raw = serializers.CharField(help_text="the JobIDRaw of the job the step belongs to")
+
+
+class OrphanStepsSerializer(serializers.Serializer):
+    count = serializers.IntegerField(help_text="job steps whose job is not in the file")
+    lines = OrphanStepLineSerializer(many=True, help_text="the first 100 of them")
+
+
 class UsageImportSerializer(serializers.ModelSerializer):
     uploaded_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     skipped_reasons = serializers.SerializerMethodField()
     unknown_accounts = serializers.SerializerMethodField()
     unknown_partitions = serializers.SerializerMethodField()
     outside_periods = serializers.SerializerMethodField()
+    orphan_steps = serializers.SerializerMethodField()
     line = serializers.IntegerField(source="error_line", read_only=True, allow_null=True)
 
     class Meta:
@@ -265,6 +276,7 @@ class UsageImportSerializer(serializers.ModelSerializer):
             "unknown_accounts",
             "unknown_partitions",
             "outside_periods",
+            "orphan_steps",
             "charged",
             "line",
             "error",
@@ -286,6 +298,10 @@ class UsageImportSerializer(serializers.ModelSerializer):
 
     def get_outside_periods(self, usage_import) -> int:
         return usage_import.summary.get("outside_periods", 0)
+
+    @extend_schema_field(OrphanStepsSerializer)
+    def get_orphan_steps(self, usage_import) -> dict:
+        return usage_import.summary.get("orphan_steps", {"count": 0, "lines": []})
 
 
 class UsageImportUploadSerializer(serializers.Serializer):

@@ -51,6 +51,8 @@ class _Tally:
     outside_periods: int = 0
     staged: int = 0
     repeated: int = 0  # a job listed again in the file: its first chargeable line counts
+    orphan_steps: list[tuple[int, str]] = field(default_factory=list)
+    orphan_step_count: int = 0
 
     @property
     def unmapped(self) -> int:
@@ -163,6 +165,7 @@ def _classify(reader: SacctReader, targets: _Targets, tally: _Tally, sink) -> No
         staged += 1
     tally.staged += staged
     tally.lines = reader.data_lines
+    tally.orphan_steps, tally.orphan_step_count = reader.orphan_steps, reader.orphan_step_count
 
 
 # Lines read ahead to see whether a file starts with jobs imported before (an export overlapping the last one).
@@ -258,6 +261,10 @@ def _import_lines(*, usage_import: UsageImport, raw_lines: IO[bytes], progress: 
             {"partition": name, "jobs": jobs} for name, jobs in sorted(tally.unknown_partitions.items())
         ],
         "outside_periods": tally.outside_periods,
+        "orphan_steps": {
+            "count": tally.orphan_step_count,
+            "lines": [{"line": at, "job_id_raw": raw} for at, raw in tally.orphan_steps],
+        },
         "allocations": [{"allocation": pk, "charged": str(total)} for pk, total in per_allocation],
     }
     usage_import.error, usage_import.error_line = "", None

@@ -376,6 +376,38 @@ def test_usage_import_returns_201_with_counts(hosting_operator, lumi, period, lu
         {"file": SimpleUploadedFile("sacct-lumi.txt", FIXTURE.read_bytes())},
     )
     assert (again.json()["imported"], again.json()["already_imported"]) == (0, 3)
+    assert body["orphan_steps"] == {"count": 0, "lines": []}
+
+
+def test_usage_import_reports_steps_without_their_job(hosting_operator, lumi, period, lumi_g):
+    AllocationFactory(partition=lumi_g, period=period, slurm_account="project_465000001")
+    data = sacct_file(sacct_line("1001"), sacct_line("1001.0"), sacct_line("998.batch", raw="998.batch"))
+    response = api_for(hosting_operator).post(
+        f"/api/v1/machines/{lumi.pk}/usage-imports/", {"file": SimpleUploadedFile("s.txt", data)}
+    )
+    assert response.status_code == 201
+    assert (response.json()["imported"], response.json()["skipped"]) == (1, 2)
+    assert response.json()["orphan_steps"] == {"count": 1, "lines": [{"line": 4, "job_id_raw": "998"}]}
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "error"),
+    [
+        ("tres", "gres/gpu=NaN", "AllocTRES has a GPU count that is not a whole number: 'gres/gpu=NaN'."),
+        ("tres", "gres/gpu=-8", "AllocTRES has a GPU count that is not a whole number: 'gres/gpu=-8'."),
+        ("elapsed", "Infinity", "ElapsedRaw is not a whole number: 'Infinity'."),
+        ("nodes", "99999999999", "NNodes is larger than 2,147,483,647: '99999999999'."),
+    ],
+)
+def test_usage_import_refuses_counts_that_are_not_real(hosting_operator, lumi, period, lumi_g, field, value, error):
+    AllocationFactory(partition=lumi_g, period=period, slurm_account="project_465000001")
+    data = sacct_file(sacct_line("1001", **{field: value}))
+    response = api_for(hosting_operator).post(
+        f"/api/v1/machines/{lumi.pk}/usage-imports/", {"file": SimpleUploadedFile("s.txt", data)}
+    )
+    assert response.status_code == 400
+    assert (response.json()["line"], response.json()["error"]) == (2, error)
+    assert not UsageRecord.objects.exists() and not UsageImport.objects.exists()
 
 
 def test_usage_import_malformed_file_is_400_with_line_and_error(hosting_operator, lumi, period):

@@ -190,6 +190,17 @@ def test_usage_upload_imports_and_shows_summary(client_operator, lumi, period, l
     assert "<code>project_465000002</code>" in page  # LUMI-C has no allocation for it here
 
 
+def test_usage_upload_lists_steps_without_their_job(client_operator, lumi, period, lumi_g):
+    AllocationFactory(partition=lumi_g, period=period, slurm_account="project_465000001")
+    data = sacct_file(sacct_line("1001"), sacct_line("998.0", raw="998.0"), sacct_line("998.1", raw="998.1"))
+    response = upload(client_operator, lumi, data)
+    page = client_operator.get(response["Location"]).content.decode()
+    assert "<h3>Job steps without their job</h3>" in page
+    assert "2 job step line(s) belong to no job line of the file" in page
+    assert "<li>line 3: job <code>998</code></li><li>line 4: job <code>998</code></li>" in page
+    assert "The first" not in page
+
+
 def test_usage_upload_refuses_malformed_file_with_400_and_line(client_operator, lumi, period):
     response = upload(client_operator, lumi, sacct_file(sacct_line("1001"), sacct_line("1002", elapsed="x")))
     assert response.status_code == 400

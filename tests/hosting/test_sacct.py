@@ -10,6 +10,7 @@ from hosting.sacct import (
     SKIP_PENDING,
     SKIP_STEP,
     Job,
+    SacctReader,
     UsageFileError,
     gpus_in_tres,
     read_jobs,
@@ -92,6 +93,9 @@ def test_read_jobs_reads_cancelled_by_user_as_cancelled():
         ("cpu=56,gres/gpu:a100=2,gres/gpu:h100=1,node=1", 3),
         ("billing=128,cpu=128,mem=224G,node=1", 0),
         ("", 0),
+        # GPU memory and utilisation are other resources, not GPUs
+        ("cpu=56,gres/gpu=2,gres/gpumem=80G,gres/gpuutil=90,node=1", 2),
+        ("cpu=56,gres/gpumem=80000,node=1", 0),
     ],
 )
 def test_gpus_in_tres_counts_gres_gpu(tres, gpus):
@@ -116,6 +120,32 @@ def test_gpus_in_tres_counts_gres_gpu(tres, gpus):
             "Line 2: AllocTRES has a GPU count that is not a whole number: 'gres/gpu=eight'.",
         ),
         (sacct_line("1001", partition=""), "Line 2: Partition is empty."),
+        (sacct_line("1001", elapsed="NaN"), "Line 2: ElapsedRaw is not a whole number: 'NaN'."),
+        (sacct_line("1001", elapsed="inf"), "Line 2: ElapsedRaw is not a whole number: 'inf'."),
+        (sacct_line("1001", cpus="\uff15\uff16"), "Line 2: NCPUS is not a whole number: '\uff15\uff16'."),
+        (sacct_line("1001", nodes="1e3"), "Line 2: NNodes is not a whole number: '1e3'."),
+        (sacct_line("1001", nodes=2**31), "Line 2: NNodes is larger than 2,147,483,647: '2147483648'."),
+        (
+            sacct_line("1001", elapsed="9" * 40),
+            f"Line 2: ElapsedRaw is larger than 2,147,483,647: '{'9' * 40}'.",
+        ),
+        (
+            sacct_line("1001", tres="gres/gpu=NaN"),
+            "Line 2: AllocTRES has a GPU count that is not a whole number: 'gres/gpu=NaN'.",
+        ),
+        (
+            sacct_line("1001", tres="gres/gpu=99999999999"),
+            "Line 2: AllocTRES has a GPU count larger than 2,147,483,647: 'gres/gpu=99999999999'.",
+        ),
+        (
+            sacct_line("1001", tres="gres/gpu:a100=2147483647,gres/gpu:h100=1"),
+            "Line 2: AllocTRES has GPU counts adding up to more than 2,147,483,647.",
+        ),
+        (
+            sacct_line("1001", elapsed=2**31 - 1, cpus=2**31 - 1),
+            "Line 2: the job's use (ElapsedRaw × its NNodes, NCPUS or GPUs) is beyond 1,000,000,000,000 hours: "
+            "not a real job.",
+        ),
         (sacct_line("1001", account="a" * 65), "Line 2: Account is longer than 64 characters."),
         ("1001|1001|lumi", "Line 2: 3 fields where the header has 13."),
     ],
@@ -142,3 +172,34 @@ def test_read_jobs_refuses_text_that_is_not_utf8():
 def test_read_jobs_ignores_blank_lines_and_windows_line_ends():
     data = (SACCT_HEADER + "\r\n" + sacct_line("1001") + "\r\n\r\n").encode()
     assert [j.job_id for j in jobs(data)] == ["1001"]
+
+
+def test_read_jobs_reports_steps_whose_job_is_not_in_the_file():
+    data = sacct_file(
+        sacct_line("1001"),
+        sacct_line("1001.batch"),
+        sacct_line("0999.0", raw="999.0"),  # its job was cut from the export
+        sacct_line("1002"),
+        sacct_line("0999.1", raw="999.1"),
+        sacct_line("1002.0"),
+    )
+    reader = SacctReader(data.splitlines(keepends=True))
+    items = list(reader)
+    assert [i.job_id if isinstance(i, Job) else i for i in items] == [
+        "1001",
+        SKIP_STEP,
+        SKIP_STEP,
+        "1002",
+        SKIP_STEP,
+        SKIP_STEP,
+    ]
+    assert reader.orphan_step_count == 2
+    assert reader.orphan_steps == [(4, "999"), (6, "999")]
+
+
+def test_read_jobs_step_before_its_job_is_not_an_orphan():
+    data = sacct_file(sacct_line("1001.0"), sacct_line("1001"))
+    reader = SacctReader(data.splitlines(keepends=True))
+    list(reader)
+    assert reader.orphan_step_count == 0
+    assert reader.orphan_steps == []
