@@ -8,12 +8,9 @@ from pypdf import PdfReader
 from pypdf.errors import PdfReadError
 
 from eurohpc.errors import RuleViolation
+from eurohpc.formatting import human_size
 
 logging.getLogger("pypdf").setLevel(logging.ERROR)
-
-
-def human_size(size: int) -> str:
-    return f"{size / (1024 * 1024):.1f} MB" if size >= 1024 * 1024 else f"{size / 1024:.0f} KB"
 
 
 def inspect_pdf(uploaded) -> tuple[str, int]:

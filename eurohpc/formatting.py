@@ -22,3 +22,8 @@ def percent(rate: Decimal) -> str:
 def local(dt) -> str:
     """A time as the JU reads it: Europe/Luxembourg, with the zone's abbreviation (CET/CEST)."""
     return timezone.localtime(dt).strftime("%d %b %Y %H:%M %Z") if dt else "—"
+
+
+def human_size(size: int) -> str:
+    """A file or body size as people read it: 25.0 MB, 312 KB."""
+    return f"{size / (1024 * 1024):.1f} MB" if size >= 1024 * 1024 else f"{size / 1024:.0f} KB"

@@ -26,5 +26,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="swagger-ui"),
 ]
 
+handler400 = "eurohpc.errorpages.bad_request"
 handler403 = "eurohpc.errorpages.permission_denied"
 handler404 = "eurohpc.errorpages.not_found"
+handler500 = "eurohpc.errorpages.server_error"

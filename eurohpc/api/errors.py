@@ -1,6 +1,8 @@
 """One error shape for the whole API: {"detail": reason, "code": rule, "errors": {field: [messages]}}."""
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from rest_framework import exceptions, status
@@ -8,6 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from eurohpc.errors import DomainError
+from eurohpc.formatting import human_size
 
 
 def error_body(detail: str, code: str, errors: dict | None = None) -> dict:
@@ -52,6 +55,14 @@ def exception_handler(exc, context):
         return Response(
             error_body("Invalid input.", "invalid", flatten_errors(errors)), status=status.HTTP_400_BAD_REQUEST
         )
+    if isinstance(exc, RequestDataTooBig):
+        reason = (
+            f"The request's form data is larger than {human_size(settings.DATA_UPLOAD_MAX_MEMORY_SIZE)}, "
+            "the most this service accepts."
+        )
+        return Response(error_body(reason, "request_too_large"), status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
+    if isinstance(exc, TooManyFieldsSent | TooManyFilesSent):
+        return Response(error_body(str(exc), "too_many_fields"), status=status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):

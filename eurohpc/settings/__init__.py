@@ -43,6 +43,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "eurohpc.middleware.RequestBodyLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -127,6 +128,9 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 MAX_DOCUMENT_BYTES = 25 * 1024 * 1024
+# Largest request body of all: a multipart upload of a Slurm usage file (1 GiB, hosting.services.usage) and its
+# form fields. Any other body is bounded by DATA_UPLOAD_MAX_MEMORY_SIZE (eurohpc.middleware).
+MAX_REQUEST_BYTES = 1024 * 1024 * 1024 + 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
@@ -162,6 +166,11 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "eurohpc.api.errors.exception_handler",
+    "DEFAULT_PARSER_CLASSES": [
+        "eurohpc.api.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 SPECTACULAR_SETTINGS = {
@@ -171,7 +180,8 @@ SPECTACULAR_SETTINGS = {
         'Errors share one shape: `{"detail": <reason>, "code": <rule>, "errors": {<field>: [<message>]}}` '
         "— 400 invalid input (with field errors), 401 not authenticated, 403 not permitted, 404 not found "
         "(also for another organisation's object), 409 conflict with the object's state or a limit, "
-        "429 too many failed logins."
+        "413 a body larger than the service accepts (5 MB; a multipart upload is bounded by its file's rule), "
+        "429 too many failed logins, 503 a service that is not available on this installation (PDF rendering)."
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
