@@ -24,6 +24,7 @@ from eurohpc.api.permissions import check
 from eurohpc.api.serializers import ErrorSerializer
 from eurohpc.converters import id_param
 from eurohpc.countries import COUNTRY_CHOICES
+from eurohpc.dates import plausible_year
 from eurohpc.models import Organisation
 from hosting.models import Machine
 
@@ -31,16 +32,6 @@ ERRORS = {400: ErrorSerializer, 401: ErrorSerializer, 403: ErrorSerializer, 404:
 # A list answers 400 for an invalid filter and 404 for a page out of range.
 LIST_ERRORS = {400: ErrorSerializer, 401: ErrorSerializer, 404: ErrorSerializer}
 ONLY_STAFF_CHANGE_CONSORTIUM = "Only applicant staff of the proposal's organisation can change the consortium."
-# Deadlines and opening dates of a programme call: anything outside these years is a typing error.
-FIRST_YEAR, LAST_YEAR = 2000, 2100
-
-
-def plausible_moment(value):
-    if not FIRST_YEAR <= value.year <= LAST_YEAR:
-        raise serializers.ValidationError(f"Must be between the years {FIRST_YEAR} and {LAST_YEAR}.")
-    return value
-
-
 # --- serializers -----------------------------------------------------------------------------------
 
 
@@ -79,14 +70,14 @@ class CallSerializer(serializers.ModelSerializer):
 
 
 class CutOffInput(serializers.Serializer):
-    closes_at = serializers.DateTimeField(validators=[plausible_moment])
+    closes_at = serializers.DateTimeField(validators=[plausible_year])
 
 
 class CallInput(serializers.Serializer):
     identifier = serializers.CharField(max_length=64)
     title = serializers.CharField(max_length=255)
     prong = serializers.ChoiceField(choices=Call.Prong.choices)
-    opens_at = serializers.DateTimeField(validators=[plausible_moment])
+    opens_at = serializers.DateTimeField(validators=[plausible_year])
     cut_offs = CutOffInput(many=True, required=False)
     status = serializers.ChoiceField(choices=[Call.Status.DRAFT, Call.Status.OPEN], default=Call.Status.DRAFT)
     allowed_types = serializers.ListField(child=serializers.ChoiceField(choices=Proposal.Type.choices), required=False)

@@ -2,6 +2,7 @@ from django import forms
 
 from calls.models import BudgetLine, Call, ConsortiumMember, Document, Proposal
 from eurohpc.countries import COUNTRY_CHOICES
+from eurohpc.dates import plausible_year
 from eurohpc.models import Organisation
 from hosting.models import Machine
 
@@ -105,7 +106,9 @@ class CallForm(forms.Form):
     title = forms.CharField(max_length=255)
     prong = forms.ChoiceField(choices=Call.Prong.choices)
     opens_at = forms.DateTimeField(
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}), help_text="Europe/Luxembourg time"
+        validators=[plausible_year],
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+        help_text="Europe/Luxembourg time",
     )
     cut_offs = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 4}),
@@ -119,18 +122,23 @@ class CallForm(forms.Form):
     open_now = forms.BooleanField(required=False, label="Open the call now")
 
     def clean_cut_offs(self):
-        field = forms.DateTimeField()
+        field = forms.DateTimeField(validators=[plausible_year])
         values = []
         for number, line in enumerate(self.cleaned_data["cut_offs"].splitlines(), start=1):
             if line.strip():
                 try:
                     values.append(field.clean(line.strip()))
-                except forms.ValidationError:
-                    raise forms.ValidationError(f"Line {number}: {line.strip()!r} is not a date and time.") from None
+                except forms.ValidationError as refused:
+                    typed = line.strip()
+                    if refused.error_list[0].code == "implausible_year":
+                        raise forms.ValidationError(f"Line {number} ({typed!r}): {refused.messages[0]}") from None
+                    raise forms.ValidationError(f"Line {number}: {typed!r} is not a date and time.") from None
         return values
 
 
 class CutOffForm(forms.Form):
     closes_at = forms.DateTimeField(
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}), label="New cut-off (Europe/Luxembourg time)"
+        validators=[plausible_year],
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+        label="New cut-off (Europe/Luxembourg time)",
     )

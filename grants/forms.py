@@ -5,6 +5,7 @@ from decimal import Decimal
 from django import forms
 
 from eurohpc.countries import COUNTRY_CHOICES
+from eurohpc.dates import plausible_year
 from grants.models import Envelope, Grant, Programme
 
 AMOUNT = {"max_digits": 14, "decimal_places": 2, "min_value": Decimal("0.01")}
@@ -70,7 +71,12 @@ class GrantFilterForm(forms.Form):
 
 
 class AsOfForm(forms.Form):
-    as_of = forms.DateField(label="Position as of", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    as_of = forms.DateField(
+        label="Position as of",
+        required=False,
+        validators=[plausible_year],
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
 
 
 class VerifyUploadForm(forms.Form):

@@ -5,6 +5,7 @@ from decimal import Decimal
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from eurohpc.dates import plausible_year
 from grants.models import AwardLetter, Envelope, Grant, LedgerEntry, Programme
 
 
@@ -19,7 +20,7 @@ class EnvelopePositionSerializer(serializers.Serializer):
     programme = serializers.ChoiceField(source="envelope.programme", choices=Programme.choices)
     period = serializers.CharField(source="envelope.period")
     parent = serializers.IntegerField(source="envelope.parent_id", allow_null=True)
-    as_of = serializers.DateField(allow_null=True)
+    as_of = serializers.DateField(allow_null=True, read_only=True)
     amount = money_field()
     committed = money_field()
     decommitted = money_field()
@@ -40,7 +41,9 @@ class EnvelopeInputSerializer(serializers.Serializer):
 
 
 class AsOfSerializer(serializers.Serializer):
-    as_of = serializers.DateField(required=False, allow_null=True, help_text="YYYY-MM-DD (end of that day, CET)")
+    as_of = serializers.DateField(
+        required=False, allow_null=True, validators=[plausible_year], help_text="YYYY-MM-DD (end of that day, CET)"
+    )
 
 
 class GrantSerializer(serializers.ModelSerializer):
@@ -61,6 +64,7 @@ class GrantSerializer(serializers.ModelSerializer):
             "total_cost", "co_funding_rate", "envelope", "start_date", "end_date", "signed_at", "net_committed",
             "paid",
         ]  # fmt: skip
+        read_only_fields = fields
 
     def _totals(self, grant):
         if not hasattr(grant, "_api_totals"):
@@ -82,8 +86,8 @@ class GrantSerializer(serializers.ModelSerializer):
 
 class GrantCreateSerializer(serializers.Serializer):
     proposal = serializers.IntegerField(help_text="id of a selected proposal")
-    start_date = serializers.DateField(required=False)
-    end_date = serializers.DateField(required=False)
+    start_date = serializers.DateField(required=False, validators=[plausible_year])
+    end_date = serializers.DateField(required=False, validators=[plausible_year])
 
 
 class CommitmentInputSerializer(serializers.Serializer):
@@ -115,12 +119,14 @@ class LedgerEntrySerializer(serializers.ModelSerializer):
         model = LedgerEntry
         fields = ["id", "kind", "amount", "withheld", "signed_amount", "grant", "envelope", "reverses", "actor",
                   "memo", "created_at"]  # fmt: skip
+        read_only_fields = fields
 
 
 class AwardLetterSerializer(serializers.ModelSerializer):
     class Meta:
         model = AwardLetter
         fields = ["id", "version", "status", "sha256", "size", "requested_at", "rendered_at", "error"]
+        read_only_fields = fields
 
 
 class ReasonInputSerializer(serializers.Serializer):

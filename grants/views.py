@@ -58,9 +58,18 @@ PAGE_SIZE = 25
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
+class _RefusedAsOf(Exception):
+    def __init__(self, form: AsOfForm):
+        self.form = form
+        self.message = f"Position as of: {form.errors['as_of'][0]}"
+
+
 def _as_of(request) -> date | None:
+    """The day of a position the page or export shows (None: now); a date that is not one refuses the request."""
     form = AsOfForm(request.GET)
-    return form.cleaned_data.get("as_of") if form.is_valid() else None
+    if not form.is_valid():
+        raise _RefusedAsOf(form)
+    return form.cleaned_data.get("as_of")
 
 
 # --- finance dashboard and envelopes ----------------------------------------------------------------
@@ -77,6 +86,10 @@ def _dashboard_context(request, *, as_of: date | None) -> dict:
         "as_of": as_of,
         "as_of_form": AsOfForm(initial={"as_of": as_of}),
     }
+
+
+def _refused_as_of_response(refused: _RefusedAsOf) -> HttpResponse:
+    return HttpResponse(refused.message, status=400, content_type="text/plain; charset=utf-8")
 
 
 def dashboard_panel(request) -> dict:
@@ -99,7 +112,12 @@ def dashboard_panel(request) -> dict:
 @require_GET
 def finance_dashboard(request):
     _require(request, "grants.view_budget", message="Only officers and administrators can read the budget.")
-    context = _dashboard_context(request, as_of=_as_of(request))
+    try:
+        context = _dashboard_context(request, as_of=_as_of(request))
+        status = 200
+    except _RefusedAsOf as refused:
+        context = {**_dashboard_context(request, as_of=None), "as_of_form": refused.form}
+        status = 400
     if request.user.has_perm("grants.manage_envelopes"):
         context["envelope_form"] = EnvelopeForm()
         calls = list(Call.objects.order_by("identifier"))
@@ -111,7 +129,7 @@ def finance_dashboard(request):
             for c in calls
         ]  # fmt: skip
         context["envelopes"] = envelopes
-    return render(request, "grants/finance_dashboard.html", context)
+    return render(request, "grants/finance_dashboard.html", context, status=status)
 
 
 @login_required
@@ -484,7 +502,10 @@ def _export_name(stem: str, as_of, ext: str) -> str:
 @require_GET
 def ledger_export(request, fmt: str):
     _require(request, "grants.export", message="Only officers and administrators export the budget.")
-    as_of = _as_of(request)
+    try:
+        as_of = _as_of(request)
+    except _RefusedAsOf as refused:
+        return _refused_as_of_response(refused)
     if fmt == "csv":
         return _csv_response(_export_name("ledger", as_of, "csv"), LEDGER_HEADER, _ledger_rows(as_of))
     return _xlsx_response(_export_name("ledger", as_of, "xlsx"), "Ledger", LEDGER_HEADER, _ledger_rows(as_of))
@@ -494,7 +515,10 @@ def ledger_export(request, fmt: str):
 @require_GET
 def positions_export(request, fmt: str):
     _require(request, "grants.export", message="Only officers and administrators export the budget.")
-    as_of = _as_of(request)
+    try:
+        as_of = _as_of(request)
+    except _RefusedAsOf as refused:
+        return _refused_as_of_response(refused)
     rows = list(_position_rows(as_of))
     if fmt == "csv":
         return _csv_response(_export_name("envelope-positions", as_of, "csv"), POSITION_HEADER, rows)

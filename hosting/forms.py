@@ -5,6 +5,7 @@ from decimal import Decimal
 from django import forms
 
 from eurohpc.countries import COUNTRY_CHOICES
+from eurohpc.dates import plausible_year
 from eurohpc.models import Organisation, User
 from hosting.models import AllocationPeriod, Machine, Partition, UserProject
 
@@ -26,6 +27,11 @@ class DateInput(forms.DateInput):
     input_type = "date"
 
 
+def date_field(**kwargs) -> forms.DateField:
+    """A day typed in a hosting form: a date picker, refused outside the plausible years."""
+    return forms.DateField(widget=DateInput, validators=[plausible_year], **kwargs)
+
+
 class MachineForm(forms.Form):
     name = forms.CharField(max_length=100)
     hosting_entity = forms.ModelChoiceField(queryset=Organisation.objects.none())
@@ -34,8 +40,8 @@ class MachineForm(forms.Form):
     machine_class = forms.ChoiceField(label="Class", choices=Machine.MachineClass.choices)
     status = forms.ChoiceField(choices=Machine.Status.choices, initial=Machine.Status.OPERATIONAL)
     ai_capable = forms.BooleanField(label="Able to train large-scale AI models", required=False)
-    selected_on = forms.DateField(widget=DateInput, required=False)
-    operational_since = forms.DateField(widget=DateInput, required=False)
+    selected_on = date_field(required=False)
+    operational_since = date_field(required=False)
     eu_share_of_tco = _eu_share_field("a fraction, e.g. 0.5")
     slurm_cluster = forms.CharField(label="Slurm cluster", max_length=64, required=False)
     time_zone = forms.CharField(
@@ -69,8 +75,8 @@ class PartitionForm(forms.Form):
 
 
 class HostingAgreementForm(forms.Form):
-    signed_on = forms.DateField(widget=DateInput)
-    effective_from = forms.DateField(widget=DateInput, required=False, help_text="empty: the signature date")
+    signed_on = date_field()
+    effective_from = date_field(required=False, help_text="empty: the signature date")
     eu_share_of_tco = _eu_share_field("a fraction, e.g. 0.5; empty: the machine's recorded share")
     reference = forms.CharField(max_length=64, required=False)
     grant = forms.ModelChoiceField(queryset=None, required=False, help_text="the grant funding the machine, if any")
@@ -86,8 +92,8 @@ class HostingAgreementForm(forms.Form):
 
 class PeriodForm(forms.Form):
     name = forms.CharField(max_length=64, help_text="e.g. 2026-H2")
-    start = forms.DateField(widget=DateInput)
-    end = forms.DateField(widget=DateInput, help_text="last day included")
+    start = date_field()
+    end = date_field(help_text="last day included")
 
 
 class ProjectForm(forms.Form):
@@ -96,7 +102,7 @@ class ProjectForm(forms.Form):
     organisation = forms.ModelChoiceField(queryset=Organisation.objects.none())
     user_type = forms.ChoiceField(choices=UserProject.UserType.choices)
     access_mode = forms.ChoiceField(choices=UserProject.AccessMode.choices)
-    starts_on = forms.DateField(widget=DateInput)
+    starts_on = date_field()
     duration_months = forms.IntegerField(min_value=1, max_value=36)
     cut_off = forms.IntegerField(min_value=1, max_value=99, initial=1, help_text="the cut-off of the access call")
 

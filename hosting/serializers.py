@@ -7,6 +7,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from eurohpc.api.fields import SlugRelatedField
+from eurohpc.dates import plausible_year
 from eurohpc.models import Organisation, User
 from hosting.models import (
     Allocation,
@@ -85,8 +86,8 @@ class PeriodSerializer(serializers.ModelSerializer):
 
 class PeriodCreateSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=64)
-    start = serializers.DateField()
-    end = serializers.DateField(help_text="last day included")
+    start = serializers.DateField(validators=[plausible_year])
+    end = serializers.DateField(validators=[plausible_year], help_text="last day included")
 
 
 class QuotaPositionSerializer(serializers.ModelSerializer):
@@ -155,7 +156,7 @@ class ProjectCreateSerializer(serializers.Serializer):
     organisation = SlugRelatedField(slug_field="short_name", queryset=Organisation.objects.all())
     user_type = serializers.ChoiceField(choices=UserProject.UserType.choices)
     access_mode = serializers.ChoiceField(choices=UserProject.AccessMode.choices)
-    starts_on = serializers.DateField()
+    starts_on = serializers.DateField(validators=[plausible_year])
     duration_months = serializers.IntegerField(min_value=1, max_value=36)
     cut_off = serializers.IntegerField(min_value=1, max_value=99, default=1)
 

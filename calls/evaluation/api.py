@@ -24,6 +24,7 @@ from calls.selectors import proposal_for
 from eurohpc.api.permissions import check
 from eurohpc.api.serializers import ErrorSerializer
 from eurohpc.converters import id_param
+from eurohpc.dates import plausible_year
 from eurohpc.models import User
 
 CENT = Decimal("0.01")
@@ -110,11 +111,11 @@ class AssignmentSerializer(serializers.ModelSerializer):
 
 class AssignmentInput(serializers.Serializer):
     evaluator = serializers.PrimaryKeyRelatedField(queryset=User.objects.filter(is_active=True))
-    deadline = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    deadline = serializers.DateTimeField(required=False, allow_null=True, default=None, validators=[plausible_year])
 
 
 class AutoAssignInput(serializers.Serializer):
-    deadline = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    deadline = serializers.DateTimeField(required=False, allow_null=True, default=None, validators=[plausible_year])
 
 
 class AssignmentShortfallSerializer(serializers.Serializer):
@@ -181,7 +182,7 @@ class OwnReviewSerializer(serializers.ModelSerializer):
 
 class IndividualReviewSerializer(serializers.Serializer):
     evaluator = serializers.CharField(help_text="the evaluator's name (officers) or an anonymous label (evaluators)")
-    submitted_at = serializers.DateTimeField()
+    submitted_at = serializers.DateTimeField(read_only=True)
     scores = serializers.DictField(child=serializers.CharField())
     comments = serializers.DictField(child=serializers.CharField())
 
@@ -243,7 +244,9 @@ class CutOffRankingSerializer(serializers.Serializer):
     budget = serializers.DecimalField(
         max_digits=14, decimal_places=2, help_text="what this cut-off's funding line draws on"
     )
-    published_at = serializers.DateTimeField(source="published.published_at", allow_null=True, default=None)
+    published_at = serializers.DateTimeField(
+        source="published.published_at", allow_null=True, default=None, read_only=True
+    )
     promotion_candidate = serializers.IntegerField(
         source="promotion_candidate.proposal.pk", allow_null=True, default=None
     )
@@ -288,7 +291,7 @@ class SelectionDecisionSerializer(serializers.ModelSerializer):
 
 class DecisionPublicationSerializer(serializers.Serializer):
     cut_off = serializers.IntegerField(source="cut_off_id")
-    published_at = serializers.DateTimeField()
+    published_at = serializers.DateTimeField(read_only=True)
     published_by = serializers.CharField(source="published_by.username")
 
 

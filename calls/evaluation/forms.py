@@ -7,6 +7,7 @@ from django.utils.safestring import mark_safe
 from calls.evaluation.scheme import Scheme, number
 from calls.evaluation.selectors import evaluators
 from calls.models import Decision, Proposal
+from eurohpc.dates import plausible_year
 
 
 class ConflictDeclarationForm(forms.Form):
@@ -95,6 +96,7 @@ class AssignForm(forms.Form):
     evaluator = forms.ModelChoiceField(queryset=evaluators(), widget=OnePassSelect)
     deadline = forms.DateTimeField(
         required=False,
+        validators=[plausible_year],
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
         help_text="Europe/Luxembourg time; three weeks from now when left empty.",
     )
@@ -111,6 +113,7 @@ class AssignForm(forms.Form):
 class AutoAssignForm(forms.Form):
     deadline = forms.DateTimeField(
         required=False,
+        validators=[plausible_year],
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
         label="Review deadline",
         help_text="Europe/Luxembourg time; three weeks from now when left empty.",

@@ -3,7 +3,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from calls.models import Proposal
+from calls.models import Call, Proposal
 from calls.services import cut_off_process
 from tests.calls.factories import make_call, make_draft, make_submitted, pdf_upload
 
@@ -204,6 +204,25 @@ def test_call_create_page_refuses_naive_order(client, programme_officer):
     )
     assert response.status_code == 400
     assert "Every cut-off must fall after the call opens (10 Jan 2027 10:00 CET)." in text(response)
+
+
+def test_call_create_page_refuses_a_cut_off_in_an_implausible_year(client, programme_officer):
+    client.force_login(programme_officer)
+    response = client.post(
+        "/officer/calls/new/",
+        {
+            "identifier": "EUROHPC-2027-X",
+            "title": "X",
+            "prong": "new_host",
+            "opens_at": "0212-01-10T10:00",
+            "cut_offs": "2027-01-01 17:00\n9999-01-01 17:00",
+        },
+    )
+    assert response.status_code == 400
+    page = text(response)
+    assert "Line 2 (&#x27;9999-01-01 17:00&#x27;): Must be between the years 2000 and 2100." in page
+    assert page.count("Must be between the years 2000 and 2100.") == 2  # the opening date too
+    assert not Call.objects.filter(identifier="EUROHPC-2027-X").exists()
 
 
 @pytest.mark.parametrize("rows", [1, 5])

@@ -41,6 +41,23 @@ def test_envelope_position_bad_date_refused(tree, finance_officer):
     assert "as_of" in response.json()["errors"]
 
 
+@pytest.mark.parametrize("as_of", ["9999-12-31", "0001-01-01", "2101-01-01", "1999-12-31"])
+def test_envelope_position_as_of_outside_the_plausible_years_is_400(tree, finance_officer, as_of):
+    response = api_for(finance_officer).get(f"/api/v1/envelopes/{tree[1].pk}/position/?as_of={as_of}")
+    assert response.status_code == 400
+    assert response.json() == {
+        "detail": "Invalid input.",
+        "code": "invalid",
+        "errors": {"as_of": ["Must be between the years 2000 and 2100."]},
+    }
+
+
+def test_grant_create_with_implausible_end_date_is_400(finance_officer):
+    response = api_for(finance_officer).post("/api/v1/grants/", {"proposal": 1, "end_date": "9999-12-31"})
+    assert response.status_code == 400
+    assert response.json()["errors"] == {"end_date": ["Must be between the years 2000 and 2100."]}
+
+
 def test_envelopes_refused_to_applicant(applicant):
     response = api_for(applicant).get("/api/v1/envelopes/")
     assert response.status_code == 403

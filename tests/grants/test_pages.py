@@ -47,6 +47,22 @@ def test_finance_dashboard_as_of(client, tree, grant, finance_officer):
     assert "EUR 5.00" not in body
 
 
+def test_finance_dashboard_as_of_outside_the_plausible_years_is_400_with_the_rule(client, tree, finance_officer):
+    client.force_login(finance_officer)
+    response = client.get("/finance/?as_of=9999-12-31")
+    assert response.status_code == 400
+    assert "Must be between the years 2000 and 2100." in response.content.decode()
+    assert 'value="9999-12-31"' in response.content.decode()  # the typed date stays in the field
+
+
+@pytest.mark.parametrize("export", ["positions.csv", "ledger.xlsx"])
+def test_export_as_of_outside_the_plausible_years_is_400(client, tree, finance_officer, export):
+    client.force_login(finance_officer)
+    response = client.get(f"/finance/exports/{export}?as_of=0001-01-01")
+    assert response.status_code == 400
+    assert response.content.decode() == "Position as of: Must be between the years 2000 and 2100."
+
+
 def test_finance_dashboard_refused_to_applicant(client, applicant):
     client.force_login(applicant)
     response = client.get("/finance/")

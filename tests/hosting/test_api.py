@@ -126,6 +126,20 @@ def test_period_created_by_officer(programme_officer, lumi, lumi_g):
     assert AllocationPeriod.objects.get(name="2027-H1").quotas.count() == 1
 
 
+def test_period_ending_in_9999_is_400_naming_the_years(programme_officer, lumi):
+    response = api_for(programme_officer).post(
+        f"/api/v1/machines/{lumi.pk}/periods/",
+        {"name": "forever", "start": "0001-01-01", "end": "9999-12-31"},
+        format="json",
+    )
+    assert response.status_code == 400
+    assert response.json()["errors"] == {
+        "start": ["Must be between the years 2000 and 2100."],
+        "end": ["Must be between the years 2000 and 2100."],
+    }
+    assert not AllocationPeriod.objects.filter(name="forever").exists()
+
+
 def test_period_refused_for_operator(hosting_operator, lumi):
     response = api_for(hosting_operator).post(
         f"/api/v1/machines/{lumi.pk}/periods/",

@@ -153,6 +153,15 @@ def test_period_refusal_keeps_409_and_message(client_officer, period, lumi):
     ) in response.content.decode()
 
 
+def test_period_form_refuses_a_year_outside_2000_to_2100(client_officer, lumi):
+    response = client_officer.post(
+        f"/machines/{lumi.pk}/periods/", {"name": "x", "start": "2027-01-01", "end": "9999-12-31"}
+    )
+    assert response.status_code == 400
+    assert "Must be between the years 2000 and 2100." in response.content.decode()
+    assert not AllocationPeriod.objects.filter(name="x").exists()
+
+
 def test_period_refused_for_operator(client_operator, lumi):
     response = client_operator.post(
         f"/machines/{lumi.pk}/periods/", {"name": "2027-H1", "start": "2027-01-01", "end": "2027-06-30"}

@@ -1,0 +1,16 @@
+"""Dates people type: a call, a deadline, a period, a grant or an as-of date outside 2000–2100 is a typing error.
+
+One validator for model fields, forms and serializers alike (DRF runs Django validators), so a date the
+product stores or computes with (the end of an as-of day, a period's last day) never leaves Python's range.
+"""
+
+from django.core.exceptions import ValidationError
+
+FIRST_YEAR, LAST_YEAR = 2000, 2100
+YEARS_MESSAGE = f"Must be between the years {FIRST_YEAR} and {LAST_YEAR}."
+
+
+def plausible_year(value) -> None:
+    """Refuse a date or a datetime whose year is outside FIRST_YEAR..LAST_YEAR."""
+    if value is not None and not FIRST_YEAR <= value.year <= LAST_YEAR:
+        raise ValidationError(YEARS_MESSAGE, code="implausible_year")
