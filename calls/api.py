@@ -20,6 +20,7 @@ from calls.selectors import (
     submissions,
     with_budget_totals,
 )
+from eurohpc import limits
 from eurohpc.api.permissions import check
 from eurohpc.api.serializers import ErrorSerializer
 from eurohpc.converters import id_param
@@ -81,7 +82,9 @@ class CallInput(serializers.Serializer):
     cut_offs = CutOffInput(many=True, required=False)
     status = serializers.ChoiceField(choices=[Call.Status.DRAFT, Call.Status.OPEN], default=Call.Status.DRAFT)
     allowed_types = serializers.ListField(child=serializers.ChoiceField(choices=Proposal.Type.choices), required=False)
-    description = serializers.CharField(required=False, allow_blank=True, default="")
+    description = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=limits.CALL_DESCRIPTION
+    )
     admits_non_eu_participating_states = serializers.BooleanField(required=False, default=False)
     max_eu_contribution = serializers.DecimalField(
         max_digits=14, decimal_places=2, required=False, allow_null=True, min_value=0
@@ -200,7 +203,7 @@ class ProposalInput(serializers.Serializer):
     type = serializers.ChoiceField(choices=Proposal.Type.choices)
     title = serializers.CharField(max_length=255)
     acronym = serializers.CharField(max_length=32)
-    abstract = serializers.CharField(required=False, allow_blank=True, default="")
+    abstract = serializers.CharField(required=False, allow_blank=True, default="", max_length=limits.ABSTRACT)
     experimental_platform = serializers.BooleanField(required=False, default=False)
     machine = serializers.PrimaryKeyRelatedField(queryset=Machine.objects.all(), allow_null=True, required=False)
     planned_machine_name = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
@@ -214,7 +217,7 @@ class ProposalPatchInput(serializers.Serializer):
     type = serializers.ChoiceField(choices=Proposal.Type.choices, required=False)
     title = serializers.CharField(max_length=255, required=False)
     acronym = serializers.CharField(max_length=32, required=False)
-    abstract = serializers.CharField(required=False, allow_blank=True)
+    abstract = serializers.CharField(required=False, allow_blank=True, max_length=limits.ABSTRACT)
     experimental_platform = serializers.BooleanField(required=False)
     machine = serializers.PrimaryKeyRelatedField(queryset=Machine.objects.all(), allow_null=True, required=False)
     planned_machine_name = serializers.CharField(max_length=100, required=False, allow_blank=True)
@@ -224,7 +227,7 @@ class ProposalPatchInput(serializers.Serializer):
 
 class EligibilityInput(serializers.Serializer):
     eligible = serializers.BooleanField()
-    reason = serializers.CharField(allow_blank=True, max_length=4000)
+    reason = serializers.CharField(allow_blank=True, max_length=limits.REASON)
 
 
 class CheckSerializer(serializers.Serializer):

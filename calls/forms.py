@@ -1,6 +1,7 @@
 from django import forms
 
 from calls.models import BudgetLine, Call, ConsortiumMember, Document, Proposal
+from eurohpc import limits
 from eurohpc.countries import COUNTRY_CHOICES
 from eurohpc.dates import plausible_year
 from eurohpc.models import Organisation
@@ -11,7 +12,7 @@ class ProposalForm(forms.Form):
     type = forms.ChoiceField(choices=Proposal.Type.choices, widget=forms.RadioSelect)
     acronym = forms.CharField(max_length=32)
     title = forms.CharField(max_length=255)
-    abstract = forms.CharField(widget=forms.Textarea(attrs={"rows": 6}), required=False)
+    abstract = forms.CharField(widget=forms.Textarea(attrs={"rows": 6}), required=False, max_length=limits.ABSTRACT)
     experimental_platform = forms.BooleanField(required=False, label="Includes an experimental AI platform")
     machine = forms.ModelChoiceField(
         queryset=Machine.objects.select_related("hosting_entity").order_by("name"),
@@ -98,7 +99,7 @@ class EligibilityForm(forms.Form):
         coerce=lambda v: v == "true",
         widget=forms.RadioSelect,
     )
-    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), max_length=4000)
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), max_length=limits.REASON)
 
 
 class CallForm(forms.Form):
@@ -112,6 +113,7 @@ class CallForm(forms.Form):
     )
     cut_offs = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 4}),
+        max_length=limits.CUT_OFFS_TEXT,
         help_text="One cut-off per line, YYYY-MM-DD HH:MM in Europe/Luxembourg time.",
     )
     indicative_budget = forms.DecimalField(max_digits=14, decimal_places=2, min_value=0, required=False)

@@ -4,6 +4,7 @@ from decimal import Decimal
 
 from django import forms
 
+from eurohpc import limits
 from eurohpc.countries import COUNTRY_CHOICES
 from eurohpc.dates import plausible_year
 from grants.models import Envelope, Grant, Programme
@@ -19,7 +20,7 @@ class AmountInput(forms.TextInput):
 class CommitmentForm(forms.Form):
     envelope = forms.ModelChoiceField(queryset=Envelope.objects.order_by("code"), to_field_name="pk")
     amount = forms.DecimalField(label="Amount (EUR)", widget=AmountInput(), **AMOUNT)
-    memo = forms.CharField(required=False, max_length=500)
+    memo = forms.CharField(required=False, max_length=limits.MEMO)
 
 
 class PaymentForm(forms.Form):
@@ -27,16 +28,16 @@ class PaymentForm(forms.Form):
         choices=[("prefinancing", "Pre-financing"), ("interim", "Interim payment"), ("final", "Final payment")]
     )
     amount = forms.DecimalField(label="Amount (EUR)", widget=AmountInput(), **AMOUNT)
-    memo = forms.CharField(required=False, max_length=500)
+    memo = forms.CharField(required=False, max_length=limits.MEMO)
 
 
 class AmountForm(forms.Form):
     amount = forms.DecimalField(label="Amount (EUR)", widget=AmountInput(), **AMOUNT)
-    memo = forms.CharField(required=False, max_length=500)
+    memo = forms.CharField(required=False, max_length=limits.MEMO)
 
 
 class ReasonForm(forms.Form):
-    reason = forms.CharField(max_length=1000)
+    reason = forms.CharField(max_length=limits.REASON)
 
 
 class EnvelopeForm(forms.Form):

@@ -3,9 +3,11 @@
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.validators import MaxLengthValidator
 from django.db import models
 from django.db.models import F, Q
 
+from eurohpc import limits
 from eurohpc.models import AppendOnlyModel, AppendOnlyQuerySet, Organisation
 
 ZERO = Decimal("0.00")
@@ -122,7 +124,7 @@ class Grant(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     closed_at = models.DateTimeField(null=True, blank=True)
-    termination_reason = models.TextField(blank=True)
+    termination_reason = models.TextField(blank=True, validators=[MaxLengthValidator(limits.REASON)])
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
@@ -226,7 +228,7 @@ class LedgerEntry(AppendOnlyModel):
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
-    memo = models.TextField(blank=True)
+    memo = models.TextField(blank=True, validators=[MaxLengthValidator(limits.MEMO)])
     created_at = models.DateTimeField()
 
     objects = AppendOnlyQuerySet.as_manager()

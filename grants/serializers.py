@@ -5,6 +5,7 @@ from decimal import Decimal
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from eurohpc import limits
 from eurohpc.dates import plausible_year
 from grants.models import AwardLetter, Envelope, Grant, LedgerEntry, Programme
 
@@ -93,18 +94,18 @@ class GrantCreateSerializer(serializers.Serializer):
 class CommitmentInputSerializer(serializers.Serializer):
     envelope = serializers.PrimaryKeyRelatedField(queryset=Envelope.objects.all())
     amount = money_field(min_value=Decimal("0.01"))
-    memo = serializers.CharField(required=False, allow_blank=True, default="")
+    memo = serializers.CharField(required=False, allow_blank=True, default="", max_length=limits.MEMO)
 
 
 class PaymentInputSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=["prefinancing", "interim", "final"])
     amount = money_field(min_value=Decimal("0.01"))
-    memo = serializers.CharField(required=False, allow_blank=True, default="")
+    memo = serializers.CharField(required=False, allow_blank=True, default="", max_length=limits.MEMO)
 
 
 class AmountInputSerializer(serializers.Serializer):
     amount = money_field(min_value=Decimal("0.01"))
-    memo = serializers.CharField(required=False, allow_blank=True, default="")
+    memo = serializers.CharField(required=False, allow_blank=True, default="", max_length=limits.MEMO)
 
 
 class LedgerEntrySerializer(serializers.ModelSerializer):
@@ -130,4 +131,4 @@ class AwardLetterSerializer(serializers.ModelSerializer):
 
 
 class ReasonInputSerializer(serializers.Serializer):
-    reason = serializers.CharField(help_text="why the entry is corrected")
+    reason = serializers.CharField(max_length=limits.REASON, help_text="why the entry is corrected")

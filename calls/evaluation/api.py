@@ -21,6 +21,7 @@ from calls.evaluation.presenters import (
 from calls.evaluation.scheme import number, scheme_from_data
 from calls.models import Assignment, Call, CutOff, Decision, Proposal, Review, SummaryReport
 from calls.selectors import proposal_for
+from eurohpc import limits
 from eurohpc.api.permissions import check
 from eurohpc.api.serializers import ErrorSerializer
 from eurohpc.converters import id_param
@@ -131,12 +132,12 @@ class AutoAssignResultSerializer(serializers.Serializer):
 
 class ConflictDeclarationInput(serializers.Serializer):
     conflict = serializers.BooleanField()
-    reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=4000)
+    reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=limits.REASON)
 
 
 def _scores_field():
     return serializers.DictField(
-        child=serializers.CharField(allow_blank=True),
+        child=serializers.CharField(allow_blank=True, max_length=limits.SCORE_TEXT),
         required=False,
         default=dict,
         help_text='criterion code → score as a decimal string, e.g. {"excellence": "4.5"}',
@@ -145,7 +146,7 @@ def _scores_field():
 
 def _comments_field():
     return serializers.DictField(
-        child=serializers.CharField(allow_blank=True, max_length=20000),
+        child=serializers.CharField(allow_blank=True, max_length=limits.REVIEW_COMMENT),
         required=False,
         default=dict,
         help_text="criterion code → comment",
@@ -261,11 +262,11 @@ class CutOffRankingSerializer(serializers.Serializer):
 
 class SelectionDecisionInput(serializers.Serializer):
     outcome = serializers.ChoiceField(choices=["selected", "reserve", "rejected"])
-    reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=4000)
+    reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=limits.REASON)
 
 
 class EvaluationReasonInput(serializers.Serializer):
-    reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=4000)
+    reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=limits.REASON)
 
 
 class SelectionDecisionSerializer(serializers.ModelSerializer):

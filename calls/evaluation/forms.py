@@ -7,6 +7,7 @@ from django.utils.safestring import mark_safe
 from calls.evaluation.scheme import Scheme, number
 from calls.evaluation.selectors import evaluators
 from calls.models import Decision, Proposal
+from eurohpc import limits
 from eurohpc.dates import plausible_year
 
 
@@ -22,7 +23,7 @@ class ConflictDeclarationForm(forms.Form):
     reason = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3}),
         required=False,
-        max_length=4000,
+        max_length=limits.REASON,
         label="Reason (for a conflict)",
         help_text="For example: a working relationship with the applicant or a consortium member in the last three "
         "years, a financial interest, a family tie.",
@@ -39,6 +40,7 @@ class ScoresForm(forms.Form):
         for c in scheme.criteria:
             self.fields[f"score_{c.code}"] = forms.CharField(
                 required=False,
+                max_length=limits.SCORE_TEXT,
                 label=f"{c.name} score",
                 initial=scores.get(c.code, ""),
                 help_text=f"0 to {number(c.max)} in steps of {number(c.step)}; threshold {number(c.threshold)}",
@@ -58,7 +60,7 @@ class ScoresForm(forms.Form):
                 required=False,
                 label=f"{c.name} comment",
                 initial=comments.get(c.code, ""),
-                max_length=20000,
+                max_length=limits.REVIEW_COMMENT,
                 widget=forms.Textarea(attrs={"rows": 5}),
             )
 
@@ -128,8 +130,8 @@ class DecisionForm(forms.Form):
             (Decision.Outcome.REJECTED, "Rejected"),
         ]
     )
-    reason = forms.CharField(required=False, max_length=4000)
+    reason = forms.CharField(required=False, max_length=limits.REASON)
 
 
 class ReasonForm(forms.Form):
-    reason = forms.CharField(required=False, max_length=4000, widget=forms.Textarea(attrs={"rows": 2}))
+    reason = forms.CharField(required=False, max_length=limits.REASON, widget=forms.Textarea(attrs={"rows": 2}))

@@ -1,7 +1,10 @@
 from decimal import Decimal
 
+from django.core.validators import MaxLengthValidator
 from django.db import models
 from django.db.models import Q
+
+from eurohpc import limits
 
 DEFAULT_FUNDING_RATES = {
     # Maximum share of each budget category's total eligible cost that the EU may contribute.
@@ -51,7 +54,7 @@ class Call(models.Model):
 
     identifier = models.CharField(max_length=64)
     title = models.CharField(max_length=255)
-    description = models.TextField(blank=True)
+    description = models.TextField(blank=True, validators=[MaxLengthValidator(limits.CALL_DESCRIPTION)])
     prong = models.CharField(max_length=20, choices=Prong.choices)
     allowed_types = models.JSONField(default=list, help_text="proposal types this call accepts")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)

@@ -8,11 +8,13 @@ the maximum each score was given against, so the range holds in the database wha
 import uuid
 
 from django.conf import settings
+from django.core.validators import MaxLengthValidator
 from django.db import models
 from django.db.models import F, Q
 
 from calls.models.calls import CutOff
 from calls.models.proposals import Proposal
+from eurohpc import limits
 from eurohpc.models import AppendOnlyModel, Role
 
 __all__ = [
@@ -58,7 +60,7 @@ class Assignment(models.Model):
     deadline = models.DateTimeField(help_text="the individual review is due by then")
     auto_assigned = models.BooleanField(default=False)
     declaration = models.CharField(max_length=12, choices=Declaration.choices, default=Declaration.PENDING)
-    declaration_reason = models.TextField(blank=True)
+    declaration_reason = models.TextField(blank=True, validators=[MaxLengthValidator(limits.REASON)])
     declared_at = models.DateTimeField(null=True, blank=True)
     replaces = models.OneToOneField(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="replacement",
@@ -149,7 +151,7 @@ class _CriterionScore(models.Model):
     criterion = models.CharField(max_length=32)
     score = models.DecimalField(max_digits=6, decimal_places=2)
     max_score = models.DecimalField(max_digits=6, decimal_places=2)
-    comment = models.TextField()
+    comment = models.TextField(validators=[MaxLengthValidator(limits.REVIEW_COMMENT)])
 
     class Meta:
         abstract = True
@@ -231,7 +233,7 @@ class Decision(AppendOnlyModel):
     eu_contribution = models.DecimalField(
         max_digits=14, decimal_places=2, help_text="the requested EU contribution when decided"
     )
-    reason = models.TextField(blank=True)
+    reason = models.TextField(blank=True, validators=[MaxLengthValidator(limits.REASON)])
     decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     decided_at = models.DateTimeField()
 

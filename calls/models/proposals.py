@@ -1,10 +1,12 @@
 import uuid
 
 from django.conf import settings
+from django.core.validators import MaxLengthValidator
 from django.db import models
 from django.db.models import F, Q
 
 from calls.models.calls import Call, CutOff
+from eurohpc import limits
 from eurohpc.countries import COUNTRY_CHOICES
 from eurohpc.models import Organisation
 
@@ -43,7 +45,7 @@ class Proposal(models.Model):
     experimental_platform = models.BooleanField(default=False, help_text="includes an experimental AI platform")
     title = models.CharField(max_length=255)
     acronym = models.CharField(max_length=32)
-    abstract = models.TextField(blank=True)
+    abstract = models.TextField(blank=True, validators=[MaxLengthValidator(limits.ABSTRACT)])
     machine = models.ForeignKey(
         "hosting.Machine", null=True, blank=True, on_delete=models.PROTECT, related_name="proposals",
         help_text="the EuroHPC machine concerned (upgrade, activities)",
@@ -58,7 +60,7 @@ class Proposal(models.Model):
     )
     cut_off = models.ForeignKey(CutOff, null=True, blank=True, on_delete=models.PROTECT, related_name="proposals")
     withdrawn_at = models.DateTimeField(null=True, blank=True)
-    eligibility_reason = models.TextField(blank=True)
+    eligibility_reason = models.TextField(blank=True, validators=[MaxLengthValidator(limits.REASON)])
     eligibility_decided_at = models.DateTimeField(null=True, blank=True)
     eligibility_decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"

@@ -6,7 +6,10 @@ ERROR_RESPONSES = {
     "403": "Not permitted, with the reason.",
     "404": "Not found (also another organisation's object).",
 }
-WRITE_ERROR_RESPONSES = {"409": "Conflict with the object's state or a limit."}
+WRITE_ERROR_RESPONSES = {
+    "409": "Conflict with the object's state or a limit.",
+    "413": "The body is larger than the service accepts (5 MB; an upload is bounded by its file's rule).",
+}
 
 ERROR_SCHEMA = {
     "type": "object",

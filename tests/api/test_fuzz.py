@@ -15,10 +15,15 @@ failing request cannot poison the next one. The run is deterministic (`derandomi
 
     FUZZ_MAX_EXAMPLES=50 FUZZ_SEED=7 .venv/bin/pytest -q tests/api/test_fuzz.py
 
+A second test sends every JSON write operation, as four roles, three hostile bodies: arrays nested 50,000 deep
+(400), a 5 MB body (413) and a body with every value just beyond its bounds (dates in 9999 and year 1, strings
+over maxLength, integers beyond 64 bits); each must answer a 4xx in the error shape.
+
 Every finding fails the run. FUZZ_STRICT=0 turns the kinds listed in `known_issue` into warnings, for a
 local look at a new finding without stopping at the first.
 """
 
+import json
 import os
 import sys
 import traceback
@@ -33,6 +38,7 @@ from django.core.handlers.wsgi import WSGIHandler
 from django.core.signals import got_request_exception, request_finished, request_started
 from django.db import close_old_connections, transaction
 from django.urls import Resolver404, resolve
+from drf_spectacular.generators import SchemaGenerator
 from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
 from rest_framework.test import APIClient
@@ -273,3 +279,97 @@ def test_every_operation_conforms_to_the_schema(username, world, api_schema, ser
     for reason, n in sorted(known.items()):
         warnings.warn(f"known API issue as {username} ({n} example(s)): {reason}", stacklevel=1)
     assert not problems, f"{len(problems)} operation(s) failed as {username}:\n\n" + "\n\n".join(problems)
+
+
+# --- hostile bodies on every write operation ------------------------------------------------------------------
+
+HOSTILE_STATUSES = {400, 401, 403, 404, 405, 409, 413}
+
+
+def _out_of_range(schema: dict, components: dict, depth: int = 0):
+    """A body shaped like the operation's schema with every value just beyond its bounds: dates in 9999 and
+    year 1, strings one character over maxLength, integers beyond 64 bits, numbers beyond a double."""
+    if "$ref" in schema:
+        schema = components[schema["$ref"].rsplit("/", 1)[1]]
+    if "allOf" in schema:
+        schema = schema["allOf"][0]
+        return _out_of_range(schema, components, depth)
+    kind = schema.get("type")
+    if kind == "object" or "properties" in schema:
+        if depth > 3:
+            return {}
+        return {
+            name: _out_of_range(child, components, depth + 1) for name, child in schema.get("properties", {}).items()
+        }
+    if kind == "array":
+        return [_out_of_range(schema.get("items", {}), components, depth + 1)]
+    if kind == "string":
+        if schema.get("format") == "date":
+            return "9999-12-31" if depth % 2 else "0001-01-01"
+        if schema.get("format") == "date-time":
+            return "9999-12-31T23:59:59+14:00"
+        if schema.get("format") == "decimal":
+            return "1" * 40 + ".999"
+        return "x" * (schema.get("maxLength", 100_000) + 1)
+    if kind == "integer":
+        return 2**64
+    if kind == "number":
+        return 1e308
+    if kind == "boolean":
+        return "yes please"
+    return None
+
+
+def _write_operations(spec):
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            content = (operation.get("requestBody") or {}).get("content") or {}
+            if method in ("post", "put", "patch") and "application/json" in content:
+                yield method, path, content["application/json"]["schema"]
+
+
+def _concrete_paths(path: str, ids: dict) -> list[str]:
+    known = known_parameters(path, ids) or [{}]
+    paths = []
+    for params in known[:1]:
+        concrete = path
+        for part in [p[1:-1] for p in path.split("/") if p.startswith("{")]:
+            concrete = concrete.replace(f"{{{part}}}", str(params.get(part, 1)))
+        paths.append(concrete)
+    return paths
+
+
+@pytest.mark.parametrize("username", ["applicant", "officer", "finance", "operator"])
+def test_every_write_operation_refuses_hostile_bodies_in_the_error_shape(username, world, server_errors):
+    spec = SchemaGenerator().get_schema(request=None, public=True)
+    components = spec["components"]["schemas"]
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {world.tokens[username]}")
+    nested = "[" * 50_000 + "]" * 50_000
+    oversize = '{"text": "' + "x" * (5 * 1024 * 1024) + '"}'
+    problems, sent, seen = [], 0, {}
+    for method, path, schema in _write_operations(spec):
+        for concrete in _concrete_paths(path, world.ids):
+            bodies = {"nested": nested, "oversize": oversize, "out of range": None}
+            for label, body in bodies.items():
+                if body is None:
+                    body = json.dumps(_out_of_range(schema, components))
+                savepoint = transaction.savepoint()
+                server_errors.clear()
+                try:
+                    response = client.generic(method.upper(), concrete, body, content_type="application/json")
+                finally:
+                    transaction.savepoint_rollback(savepoint)
+                sent += 1
+                seen.setdefault(label, []).append(response.status_code)
+                shape_ok = response.headers.get("Content-Type", "").startswith("application/json") and set(
+                    response.json()
+                ) >= {"detail", "code", "errors"}
+                expected = {"oversize": {413}, "nested": HOSTILE_STATUSES - {413}}.get(label, HOSTILE_STATUSES)
+                if response.status_code not in expected or not shape_ok:
+                    trace = server_errors[-1] if server_errors else response.content[:300].decode(errors="replace")
+                    problems.append(f"{method.upper()} {concrete} ({label}): {response.status_code}\n{trace}")
+    assert sent >= 60
+    assert problems == [], "\n\n".join(problems)
+    # The bodies reached the parser and the validation, not only the permission checks.
+    assert 400 in seen["nested"] and 400 in seen["out of range"]
