@@ -2,9 +2,10 @@
 
 The historic cut-offs of the CEI calls carry complete evaluations matching the real selections: three experts
 declared no conflict, reviewed and agreed a consensus; the decisions were published and the evaluation summary
-reports prepared. The open demo call's first cut-off (passed a week before seeding) is mid-evaluation: experts
-assigned, some declarations and reviews in, a recusal to replace, one consensus recorded, one waiting — so every
-role finds work on its dashboard. Runs after `calls.demo`; idempotent.
+reports prepared, all dated as on the day of the decision. The open demo call's first cut-off (passed a week
+before seeding) is mid-evaluation, every step of it in the past: experts assigned, some declarations and reviews
+in, a recusal to replace, one consensus recorded, one waiting — so every role finds work on its dashboard. Runs
+after `calls.demo`; idempotent.
 """
 
 import hashlib
@@ -100,14 +101,16 @@ def seed_history(*, out, officer: User, experts: list[User]) -> None:
         assigned_at = cut_off.closes_at + timedelta(days=3)
         if decided_at <= assigned_at:
             decided_at = assigned_at + timedelta(days=28)
-        for rank, (proposal, reviews, consensus) in enumerate(plans, start=1):
-            services.evaluation_record_history(
-                proposal=proposal, reviews=reviews, consensus_scores=consensus,
-                consensus_comments=_comments("Consensus: "), rank=rank, assigned_at=assigned_at,
-                decided_at=decided_at, actor=officer,
-            )  # fmt: skip
-            recorded += 1
-        services.publication_record_history(cut_off=cut_off, published_at=decided_at, actor=officer)
+        # Recorded as on the day of the decision: its audit events and reports carry that date.
+        with replayed_at(decided_at):
+            for rank, (proposal, reviews, consensus) in enumerate(plans, start=1):
+                services.evaluation_record_history(
+                    proposal=proposal, reviews=reviews, consensus_scores=consensus,
+                    consensus_comments=_comments("Consensus: "), rank=rank, assigned_at=assigned_at,
+                    decided_at=decided_at, actor=officer,
+                )  # fmt: skip
+                recorded += 1
+            services.publication_record_history(cut_off=cut_off, published_at=decided_at, actor=officer)
     out(f"evaluation history: {recorded} evaluated and published selections recorded")
 
 
@@ -140,7 +143,9 @@ def seed_demo_call(*, out, officer: User, experts: list[User]) -> None:
         out("evaluation: no eligible proposal in the demo cut-off")
         return
     e1, e2, e3 = experts[:3]
-    start = cut_off.closes_at + timedelta(days=3)
+    # The cut-off passed a week before seeding: assigned two days later, declared the day after, reviews in two
+    # days later, a consensus the day before seeding. Every step lies in the past.
+    start = cut_off.closes_at + timedelta(days=2)
     with replayed_at(start):
         for proposal in sorted(eligible.values(), key=lambda p: p.reference):
             for expert in (e1, e2, e3):
@@ -170,7 +175,7 @@ def seed_demo_call(*, out, officer: User, experts: list[User]) -> None:
             a = assignment(acronym, e3)
             if a is not None:
                 services.assignment_declare(assignment=a, conflict=False, actor=e3)
-    with replayed_at(start + timedelta(days=4)):
+    with replayed_at(start + timedelta(days=3)):
         plan = {
             "NORDAI": [(e1, ("4.5", "4", "4")), (e2, ("2", "4", "3.5")), (e3, ("4.5", "3.5", "4"))],
             "LUMI-AIF+": [(e1, ("4", "4.5", "4")), (e2, ("4", "4", "3.5")), (e3, ("4.5", "4.5", "4"))],
@@ -190,7 +195,7 @@ def seed_demo_call(*, out, officer: User, experts: list[User]) -> None:
                 _review(draft, ("3.5", "3.5", "3"), submit=False)
     lumi = eligible.get("LUMI-AIF+")
     if lumi is not None and Review.objects.filter(assignment__proposal=lumi, status="submitted").count() >= 3:
-        with replayed_at(start + timedelta(days=6)):
+        with replayed_at(start + timedelta(days=4)):
             services.consensus_record(
                 proposal=lumi, scores={"excellence": "4", "impact": "4.5", "implementation": "4"},
                 comments=_comments("Consensus: "), actor=officer,

@@ -31,8 +31,12 @@ DEMO_USERS = [
 
 @contextmanager
 def replayed_at(moment: datetime) -> Iterator[None]:
-    """Run the services as if at `moment`: the demo replays a history that happened in the past."""
+    """Run the services as if at `moment`: the demo replays a history that happened in the past.
+
+    A moment after the real now is refused: the demo never records what has not happened yet."""
     original = timezone.now
+    if moment > original():
+        raise ValueError(f"The demo replays the past only: {moment.isoformat()} is after now.")
     timezone.now = lambda: moment
     try:
         yield

@@ -38,7 +38,9 @@ def summary_report_context(*, report: SummaryReport) -> dict:
         "max_total": tidy(scheme.max_total),
         "overall_threshold": tidy(scheme.overall_threshold),
         "failed": scheme.failed_thresholds({code: s.score for code, s in recorded.items()}),
-        "issued_on": timezone.localdate(),
+        # The report is dated the day its decision was made known (publication, or a later promotion), not the
+        # day a worker happened to render it.
+        "issued_on": timezone.localdate(report.requested_at),
     }
 
 

@@ -87,7 +87,13 @@ def selected_eu_contribution(*, proposal: Proposal) -> Decimal | None:
 
 
 def call_available_amount(call: Call) -> Decimal:
-    """The amount still available to fund proposals of `call`; the funding line, selections and promotions ask it.
+    """The amount still available to fund proposals of `call` (see `call_funding_position`)."""
+    return call_funding_position(call)[0]
+
+
+def call_funding_position(call: Call) -> tuple[Decimal, bool]:
+    """(available, budgeted): what is still available to fund proposals of `call` (the funding line, selections
+    and promotions ask it), and whether the call has any figure to fund from.
 
     The least of what the call's limits leave: its indicative budget less the EU contributions already selected,
     and — when an envelope funds the call — what the envelope (and every envelope above it) can still take, less
@@ -116,7 +122,7 @@ def call_available_amount(call: Call) -> Decimal:
     if money["envelope_id"] is not None:
         # Selected proposals whose grant is not budget-committed yet still need room in the envelope.
         limits.append(envelope_available_by_id(money["envelope_id"]) - (money["uncommitted_eu"] or ZERO))
-    return min(limits) if limits else ZERO
+    return (min(limits) if limits else ZERO), bool(limits)
 
 
 def _sum_of(lines) -> Subquery:
@@ -167,10 +173,7 @@ class Ranking:
     budget: Decimal  # what this cut-off's funding line draws on: available + this cut-off's selections
     published: DecisionPublication | None
     promotion_candidate: RankedProposal | None = None
-
-    @property
-    def has_budget(self) -> bool:
-        return self.call.indicative_budget is not None
+    has_budget: bool = False  # an indicative budget or a funding envelope: a funding line can be drawn
 
     @property
     def above_line(self) -> list[RankedProposal]:
@@ -296,7 +299,7 @@ def cut_off_ranking(*, cut_off: CutOff, call: Call | None = None) -> Ranking:
     withdrawn = [r for r in rows if r.proposal.status == Proposal.Status.WITHDRAWN]
     rows = [r for r in rows if r.proposal.status != Proposal.Status.WITHDRAWN]
     pending.sort(key=lambda r: r.proposal.reference or "")
-    available = call_available_amount(call)
+    available, has_budget = call_funding_position(call)
     selected_here = sum((r.eu_contribution for r in rows if r.proposal.status == Proposal.Status.SELECTED), ZERO)
     budget = available + selected_here
     draw_funding_line(rows, budget)
@@ -311,6 +314,7 @@ def cut_off_ranking(*, cut_off: CutOff, call: Call | None = None) -> Ranking:
         available=available,
         budget=budget,
         published=published,
+        has_budget=has_budget,
     )
     if published is not None:
         ranking.promotion_candidate = next(
@@ -610,3 +614,10 @@ def is_published(*, proposal: Proposal) -> bool:
     return (
         proposal.cut_off_id is not None and DecisionPublication.objects.filter(cut_off_id=proposal.cut_off_id).exists()
     )
+
+
+def proposal_grant(*, proposal: Proposal):
+    """The grant prepared from a selected proposal, or None."""
+    from grants.models import Grant
+
+    return Grant.objects.filter(proposal_id=proposal.pk).first()

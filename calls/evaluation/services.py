@@ -7,7 +7,7 @@ the audit chain head last (inside `audit_record`).
 
 import hashlib
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from decimal import Decimal
 
 from django.core.files.base import ContentFile
@@ -25,6 +25,7 @@ from calls.evaluation.selectors import (
     evaluator_loads,
     evaluators,
     proposal_eu_contribution,
+    proposal_grant,
 )
 from calls.models import (
     Assignment,
@@ -688,6 +689,13 @@ def selection_withdraw(*, proposal: Proposal, reason: str, actor: User) -> Decis
             "The decisions of this cut-off are not published yet: record another decision instead.",
             code="not_published",
         )
+    grant = proposal_grant(proposal=proposal)
+    if grant is not None:
+        raise StateConflict(
+            f"Proposal {proposal} has its grant {grant.reference} ({grant.get_status_display().lower()}): "
+            "a selection with a grant is not withdrawn; the grant is terminated instead.",
+            code="grant_exists",
+        )
     reason = (reason or "").strip()
     if not reason:
         raise RuleViolation(
@@ -825,6 +833,16 @@ def evaluation_record_history(
     if len(reviews) < scheme.min_evaluators:
         raise RuleViolation(f"A consensus rests on at least {scheme.min_evaluators} reviews.", code="reviews_missing")
     step = (decided_at - assigned_at) / 4
+
+    def working_hour(moment: datetime, hour: int) -> datetime:
+        # History reads like office work: a step of days lands on that day at a working hour, not at 02:30.
+        if step < timedelta(days=1):
+            return moment
+        day = timezone.localtime(moment).date()
+        return timezone.make_aware(datetime.combine(day, time(hour)))
+
+    declared_at, submitted_at = working_hour(assigned_at + step / 4, 10), working_hour(assigned_at + step, 16)
+    deadline, recorded_at = working_hour(assigned_at + 2 * step, 17), working_hour(assigned_at + 3 * step, 15)
     for evaluator, scores, comments in reviews:
         conflict = conflict_reason(evaluator=evaluator, proposal=proposal)
         if conflict:
@@ -832,15 +850,16 @@ def evaluation_record_history(
         parsed, texts = scheme.parse(scores=scores, comments=comments, complete=True)
         assignment = Assignment.objects.create(
             proposal=proposal, evaluator=evaluator, assigned_by=actor, assigned_at=assigned_at,
-            deadline=assigned_at + 2 * step, declaration=Assignment.Declaration.NO_CONFLICT,
-            declared_at=assigned_at + step / 4,
+            deadline=deadline, declaration=Assignment.Declaration.NO_CONFLICT, declared_at=declared_at,
         )  # fmt: skip
         review = Review.objects.create(
             assignment=assignment,
             status=Review.Status.SUBMITTED,
-            submitted_at=assigned_at + step,
+            submitted_at=submitted_at,
             draft={"scores": {c: number(v) for c, v in parsed.items()}, "comments": texts},
         )
+        # created_at and updated_at are set on save; history keeps the times it records.
+        Review.objects.filter(pk=review.pk).update(created_at=submitted_at, updated_at=submitted_at)
         ReviewScore.objects.bulk_create(
             [
                 ReviewScore(review=review, criterion=c.code, score=parsed[c.code], max_score=c.max,
@@ -853,8 +872,7 @@ def evaluation_record_history(
         raise RuleViolation(f"Proposal {proposal} is {_status(proposal)}: its consensus must pass the thresholds.")
     consensus = Consensus.objects.create(
         proposal=proposal, scheme=scheme.as_data(), total=scheme.total(parsed), passed_thresholds=scheme.passes(parsed),
-        reviews_count=len(reviews), recorded_by=actor, recorded_at=assigned_at + 3 * step,
-        updated_at=assigned_at + 3 * step,
+        reviews_count=len(reviews), recorded_by=actor, recorded_at=recorded_at, updated_at=recorded_at,
     )  # fmt: skip
     ConsensusScore.objects.bulk_create(
         [

@@ -432,6 +432,7 @@ def _outcome_context(request, proposal: Proposal) -> dict:
         raise Http404
     scheme = scheme_from_data(consensus.scheme)
     by_code = {s.criterion: s for s in consensus.scores.all()}
+    grant = selectors.proposal_grant(proposal=proposal)
     return {
         "proposal": proposal,
         "consensus": consensus,
@@ -440,7 +441,11 @@ def _outcome_context(request, proposal: Proposal) -> dict:
         "failed": scheme.failed_thresholds({code: s.score for code, s in by_code.items()}),
         "decision": selectors.latest_decision(proposal=proposal),
         "report": SummaryReport.objects.filter(proposal=proposal).first(),
+        "grant": grant,
+        "can_view_grant": grant is not None and request.user.has_perm("grants.view_grant", grant),
+        # The service refuses a withdrawal once a grant exists: the grant is terminated instead.
         "can_withdraw": proposal.status == Proposal.Status.SELECTED
+        and grant is None
         and request.user.has_perm("calls.withdraw_selection", proposal),
         "withdraw_form": ReasonForm(),
     }

@@ -652,6 +652,25 @@ def test_selection_withdraw_refused_without_reason(published_three, applicant):
         selection_withdraw(proposal=published_three[0], reason="", actor=applicant)
 
 
+def test_selection_withdraw_refused_once_the_grant_exists(published_three, applicant, finance_officer, client):
+    from grants.services import grant_create_from_proposal
+
+    grant = grant_create_from_proposal(proposal=published_three[0], actor=finance_officer)
+    with pytest.raises(StateConflict) as refused:
+        selection_withdraw(proposal=published_three[0], reason="Declined.", actor=applicant)
+    assert refused.value.message == (
+        f"Proposal {published_three[0]} has its grant {grant.reference} (prepared): a selection with a grant is not "
+        "withdrawn; the grant is terminated instead."
+    )
+    assert Proposal.objects.get(pk=published_three[0].pk).status == Proposal.Status.SELECTED
+    # The outcome page links the grant and offers no withdrawal.
+    client.force_login(applicant)
+    page = client.get(f"/proposals/{published_three[0].pk}/outcome/").content.decode()
+    assert f'Its grant <a href="/grants/{grant.pk}/">{grant.reference}</a> is prepared.' in page
+    assert "Withdraw from the selection" not in page
+    assert "The grant preparation follows." not in page
+
+
 def test_summary_report_task_is_idempotent(published_three):
     from calls.evaluation.services import summary_report_render
 
@@ -702,6 +721,18 @@ def test_pdf_summary_report_renders_with_weasyprint(published_three):
     assert summary_report_pdf(report=report).startswith(b"%PDF-")
 
 
+def test_summary_report_is_dated_the_day_its_decision_was_published(published_three):
+    from datetime import timedelta
+
+    from calls.evaluation.pdf import summary_report_context
+
+    report = SummaryReport.objects.select_related("proposal", "decision").get(proposal=published_three[0])
+    # Rendered days later (a worker's backlog): the report still carries the publication day.
+    SummaryReport.objects.filter(pk=report.pk).update(requested_at=report.requested_at - timedelta(days=3))
+    report.refresh_from_db()
+    assert summary_report_context(report=report)["issued_on"] == timezone.localdate(report.requested_at)
+
+
 def test_call_available_amount_is_bounded_by_the_funding_envelope(call, finance_officer):
     """An envelope funding the call caps the funding line below the call's indicative budget."""
     from decimal import Decimal
@@ -723,6 +754,22 @@ def test_call_available_amount_is_bounded_by_the_funding_envelope(call, finance_
     assert call_available_amount(call) == Decimal("1000000.00")
     call_funding_set(call=call, envelope=envelope, actor=finance_officer)
     assert call_available_amount(call) == Decimal("250000.00")
+
+
+def test_call_funded_by_an_envelope_alone_is_budgeted(call, finance_officer):
+    """A call without an indicative budget but funded by an envelope has a funding line to draw."""
+    from calls.evaluation.selectors import call_funding_position
+    from grants.services import call_funding_set, envelope_create
+
+    call.indicative_budget = None
+    call.save(update_fields=["indicative_budget"])
+    assert call_funding_position(call) == (Decimal("0"), False)
+    envelope = envelope_create(
+        code="AIF-ONLY", name="Only envelope", programme="digital_europe", amount=Decimal("300000.00"),
+        period_start=2026, period_end=2026, actor=finance_officer,
+    )  # fmt: skip
+    call_funding_set(call=call, envelope=envelope, actor=finance_officer)
+    assert call_funding_position(call) == (Decimal("300000.00"), True)
 
 
 @pytest.mark.parametrize("rows", [1, 3])

@@ -56,3 +56,75 @@ def test_seed_demo_admin_is_not_superuser():
     assert admin.is_staff is True
     assert admin.is_superuser is False
     assert admin.has_perm("eurohpc.change_user") is True
+
+
+# What is planned may lie ahead (a cut-off, a review deadline, a grant's or a period's end); what happened may not.
+SCHEDULE_FIELDS = {
+    ("calls.CutOff", "closes_at"),
+    ("calls.Assignment", "deadline"),
+    ("grants.Grant", "end_date"),
+    ("hosting.AllocationPeriod", "start"),
+    ("hosting.AllocationPeriod", "end"),
+    ("hosting.UserProject", "starts_on"),
+    ("hosting.UserProject", "ends_on"),
+}
+
+
+def test_seed_demo_history_lies_in_the_past():
+    from django.db import models
+    from django.utils import timezone
+
+    call_command("seed_demo")
+    now, today = timezone.now(), timezone.localdate()
+    future = []
+    for model in apps.get_models():
+        if model._meta.app_label not in {"eurohpc", "calls", "grants", "hosting"}:
+            continue
+        for field in model._meta.concrete_fields:
+            if (model._meta.label, field.name) in SCHEDULE_FIELDS:
+                continue
+            if isinstance(field, models.DateTimeField):
+                limit = now
+            elif isinstance(field, models.DateField):
+                limit = today
+            else:
+                continue
+            if model.objects.filter(**{f"{field.name}__gt": limit}).exists():
+                future.append(f"{model._meta.label}.{field.name}")
+    assert future == []
+
+
+def test_seed_demo_documents_are_dated_by_their_decision():
+    from django.db.models import F
+    from django.utils import timezone
+
+    from calls.models import Assignment, Review, SummaryReport
+    from grants.models import AwardLetter
+
+    call_command("seed_demo")
+    day = timezone.localdate
+    reports = list(SummaryReport.objects.select_related("decision"))
+    letters = list(AwardLetter.objects.select_related("grant"))
+    assert len(reports) == 19 and len(letters) >= 1
+    assert [r.pk for r in reports if day(r.requested_at) != day(r.decision.decided_at)] == []
+    assert [lt.pk for lt in letters if day(lt.requested_at) != day(lt.grant.signed_at)] == []
+    assert not Review.objects.filter(created_at__gt=F("submitted_at")).exists()
+    # Review deadlines fall at the end of a working day, as an officer sets them.
+    hours = {
+        timezone.localtime(deadline).strftime("%H:%M")
+        for deadline in Assignment.objects.values_list("deadline", flat=True)
+    }
+    assert hours == {"17:00"}
+
+
+def test_replayed_at_refuses_a_moment_after_now():
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from eurohpc.demo import replayed_at
+
+    ahead = timezone.now() + timedelta(hours=1)
+    with pytest.raises(ValueError, match=r"^The demo replays the past only: .* is after now\.$"):
+        with replayed_at(ahead):
+            pass

@@ -1,12 +1,14 @@
 """Envelopes, selected proposals and grants built through the services."""
 
+from contextlib import contextmanager
 from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from django.utils import timezone
+
 from calls.evaluation.services import decision_record
 from calls.models import Proposal
-from eurohpc.demo import replayed_at
 from eurohpc.models import Role, User
 from grants.models import Envelope, Grant
 from grants.services import commitment_create, envelope_create, grant_create_from_proposal, grant_sign
@@ -18,10 +20,21 @@ EUR = Decimal
 CALL_BUDGET = Decimal("1000000000.00")  # the call's indicative budget: room for the selections of a test
 
 
+@contextmanager
+def clock_at(moment: datetime):
+    """The services' clock at `moment`, past or future (an envelope may open in a later budget year)."""
+    original = timezone.now
+    timezone.now = lambda: moment
+    try:
+        yield
+    finally:
+        timezone.now = original
+
+
 def make_envelope(*, code: str, amount: str, parent: Envelope | None = None, years=(2024, 2027)) -> Envelope:
     """An envelope opened on 1 January of its first budget year (positions at earlier dates show no amount)."""
     opened = datetime(years[0], 1, 1, tzinfo=ZoneInfo("Europe/Luxembourg"))
-    with replayed_at(opened):
+    with clock_at(opened):
         return envelope_create(
             code=code, name=f"Envelope {code}", programme="digital_europe", period_start=years[0],
             period_end=years[1], amount=Decimal(amount), parent=parent, actor=None,

@@ -4,6 +4,7 @@ import hashlib
 import io
 import sys
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.utils.html import escape
@@ -23,6 +24,9 @@ def signed(tree, grant, finance_officer, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         make_signed(grant, tree[1], actor=finance_officer)
     return grant
+
+
+LUX = ZoneInfo("Europe/Luxembourg")
 
 
 def pdf_text(letter: AwardLetter) -> str:
@@ -117,6 +121,8 @@ def test_verify_page_for_a_known_hash(client, signed):
     assert signed.beneficiary.legal_name in body
     assert signed.reference in body
     assert "(the latest)" in body
+    # The date the letter itself bears, not the moment a worker rendered it.
+    assert f"<dt>Issued on</dt><dd>{letter.requested_at.astimezone(LUX):%-d %B %Y}</dd>" in body
 
 
 def test_verify_page_for_an_unknown_hash(client, db):
