@@ -63,6 +63,26 @@ def _split(eu: str | None = None, total: str | None = None, national: str | None
     return []
 
 
+# What the demo records for an AI Factory whose budget the JU did not publish: small enough that every
+# selection still fits the EUR 800M envelope beside the published figures.
+ILLUSTRATIVE_EU_CONTRIBUTION = Decimal("1500000.00")
+
+
+def _illustrative_budget(kind: str) -> list[dict]:
+    category = "activities" if kind == Proposal.Type.ACTIVITIES else "acquisition"
+    eu = ILLUSTRATIVE_EU_CONTRIBUTION
+    return [{"category": category, "total_cost": eu * 2, "eu_contribution": eu, "national_contribution": eu}]
+
+
+def _history_documents(name: str, kind: str) -> list[tuple[str, SimpleUploadedFile]]:
+    """The documents a proposal of its type had to carry: the proposal form, and for an upgrade the Member
+    State's commitment letter (the demo's stand-ins for the files of the submission)."""
+    documents = [("proposal_form", _pdf(f"{name}-proposal-form.pdf"))]
+    if kind == Proposal.Type.UPGRADE:
+        documents.append(("ms_commitment_letter", _pdf(f"{name}-ms-commitment-letter.pdf")))
+    return documents
+
+
 def seed_history(*, out) -> None:
     data = programme_data()
     officer = User.objects.get(username="officer")
@@ -78,23 +98,34 @@ def seed_history(*, out) -> None:
         if Call.objects.filter(identifier=row["identifier"]).exists():
             continue
         antenna = row["prong"] == "antenna"
-        call = services.call_create(
-            identifier=row["identifier"],
-            title=row["title"],
-            prong=row["prong"],
-            opens_at=_at(row["opens"], 10),
-            cut_offs=[datetime.fromisoformat(row["closes"])] if antenna else cei_cut_offs,
-            status=Call.Status.OPEN,
-            admits_non_eu_participating_states=antenna,
-            max_eu_contribution=Decimal(row["max_grant"]) if row.get("max_grant") else None,
-            indicative_budget=Decimal(row["indicative_budget"]) if row.get("indicative_budget") else None,
-            allowed_types=[Proposal.Type.ACTIVITIES] if antenna else None,
-            actor=officer,
-        )
+        opens_at = _at(row["opens"], 10)
+        # Published two weeks before it opened; each cut-off processed minutes after it closed.
+        with replayed_at(opens_at - timedelta(days=14)):
+            call = _historic_call_create(row, opens_at, antenna, cei_cut_offs, officer)
         for cut_off in call.cut_offs.all():
-            services.cut_off_process(cut_off=cut_off, actor=officer)
+            with replayed_at(cut_off.closes_at + timedelta(minutes=5)):
+                services.cut_off_process(cut_off=cut_off, actor=officer)
     out("historic calls: CEI-AI-01, CEI-AI-02 and the Antennas call, closed")
+    _record_selections(data, officer, out)
 
+
+def _historic_call_create(row: dict, opens_at: datetime, antenna: bool, cei_cut_offs: list, officer: User) -> Call:
+    return services.call_create(
+        identifier=row["identifier"],
+        title=row["title"],
+        prong=row["prong"],
+        opens_at=opens_at,
+        cut_offs=[datetime.fromisoformat(row["closes"])] if antenna else cei_cut_offs,
+        status=Call.Status.OPEN,
+        admits_non_eu_participating_states=antenna,
+        max_eu_contribution=Decimal(row["max_grant"]) if row.get("max_grant") else None,
+        indicative_budget=Decimal(row["indicative_budget"]) if row.get("indicative_budget") else None,
+        allowed_types=[Proposal.Type.ACTIVITIES] if antenna else None,
+        actor=officer,
+    )
+
+
+def _record_selections(data: dict, officer: User, out) -> None:
     hosts = organisation_by_alias()
     machines = {m.name: m for m in Machine.objects.all()}
     recorded = 0
@@ -109,26 +140,32 @@ def seed_history(*, out) -> None:
         cut_off = call.cut_offs.filter(closes_at__lt=selected).order_by("-closes_at").first()
         machine = machines.get(factory.get("machine", "")) if kind != "new_system" else None
         organisation = hosts[factory["host"]]
-        services.proposal_record_history(
-            call=call,
-            cut_off=cut_off,
-            organisation=organisation,
-            created_by=officer,
-            type=kind,
-            title=f"{factory['name']} AI Factory",
-            acronym=factory["name"],
-            status=Proposal.Status.SELECTED,
-            submitted_at=cut_off.closes_at - timedelta(days=2),
-            decided_at=selected,
-            reason=f"Selected by the JU on {selected:%d %B %Y} (wave {factory['wave']}).",
-            machine=machine,
-            planned_machine_name=factory.get("machine", factory["name"]) if kind == "new_system" else "",
-            planned_machine_country=factory["country"] if kind == "new_system" else "",
-            budget_lines=_split(
-                factory.get("eu_contribution"), factory.get("total_cost"), factory.get("national_contribution")
-            ),
-            actor=officer,
-        )
+        lines = _split(factory.get("eu_contribution"), factory.get("total_cost"), factory.get("national_contribution"))
+        reason = f"Selected by the JU on {selected:%d %B %Y} (wave {factory['wave']})."
+        if not lines:
+            lines = _illustrative_budget(kind)
+            reason += " The JU published no budget for it: the demo's figures are illustrative."
+        # Recorded as on the day of the selection: its audit event carries that date.
+        with replayed_at(selected):
+            services.proposal_record_history(
+                call=call,
+                cut_off=cut_off,
+                organisation=organisation,
+                created_by=officer,
+                type=kind,
+                title=f"{factory['name']} AI Factory",
+                acronym=factory["name"],
+                status=Proposal.Status.SELECTED,
+                submitted_at=cut_off.closes_at - timedelta(days=2),
+                decided_at=selected,
+                reason=reason,
+                machine=machine,
+                planned_machine_name=factory.get("machine", factory["name"]) if kind == "new_system" else "",
+                planned_machine_country=factory["country"] if kind == "new_system" else "",
+                budget_lines=lines,
+                documents=_history_documents(factory["name"], kind),
+                actor=officer,
+            )
         recorded += 1
     out(f"selected AI Factories recorded as history: {recorded}")
 

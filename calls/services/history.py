@@ -5,7 +5,8 @@ from datetime import datetime
 from django.db import transaction
 from django.db.models import F
 
-from calls.models import BudgetLine, Call, CutOff, Proposal
+from calls.documents import inspect_pdf
+from calls.models import BudgetLine, Call, CutOff, Document, Proposal
 from eurohpc.errors import RuleViolation
 from eurohpc.models import Organisation, User
 from eurohpc.services import audit_record
@@ -30,11 +31,13 @@ def proposal_record_history(
     planned_machine_name: str = "",
     planned_machine_country: str = "",
     budget_lines: list[dict] | None = None,
+    documents: list[tuple[str, object]] | None = None,
     actor: User | None,
 ) -> Proposal:
     """Record a proposal decided before this system ran (the programme's published selections).
 
-    It enters with its final status, a reference of its call, and an audit event saying it was recorded.
+    It enters with its final status, a reference of its call, its budget lines and documents (`(kind, file)`,
+    each a checked PDF, dated as submitted), and an audit event saying it was recorded.
     """
     if status not in (Proposal.Status.SELECTED, Proposal.Status.RESERVE, Proposal.Status.REJECTED):
         raise RuleViolation("Only decided proposals (selected, reserve, rejected) are recorded as history.")
@@ -62,6 +65,17 @@ def proposal_record_history(
     )
     Call.objects.filter(pk=call.pk).update(next_reference_number=F("next_reference_number") + 1)
     BudgetLine.objects.bulk_create([BudgetLine(proposal=proposal, **line) for line in budget_lines or []])
+    for kind, uploaded_file in documents or []:
+        if kind not in Document.Kind.values:
+            raise RuleViolation(f"Unknown document kind {kind!r}.", code="document_kind")
+        sha256, size = inspect_pdf(uploaded_file)
+        filename = (getattr(uploaded_file, "name", "") or "document.pdf").rsplit("/", 1)[-1][:255]
+        document = Document(proposal=proposal, kind=kind, filename=filename, sha256=sha256, size=size,
+                            uploaded_by=created_by)  # fmt: skip
+        document.file.save(filename, uploaded_file, save=False)
+        document.save()
+        # uploaded_at is set on save; the record keeps the submission's time.
+        Document.objects.filter(pk=document.pk).update(uploaded_at=submitted_at)
     audit_record(
         actor=actor,
         verb="proposal.record_history",

@@ -128,3 +128,20 @@ def test_replayed_at_refuses_a_moment_after_now():
     with pytest.raises(ValueError, match=r"^The demo replays the past only: .* is after now\.$"):
         with replayed_at(ahead):
             pass
+
+
+def test_seed_demo_selected_proposals_have_budgets_and_submitted_ones_their_documents():
+    from calls.checks import document_checks
+    from calls.models import Proposal
+
+    call_command("seed_demo")
+    selected = Proposal.objects.filter(status=Proposal.Status.SELECTED).prefetch_related("budget_lines")
+    assert [p.acronym for p in selected if sum(line.eu_contribution for line in p.budget_lines.all()) <= 0] == []
+    submitted = Proposal.objects.filter(submitted_at__isnull=False).prefetch_related("documents", "consortium_members")
+    missing = [
+        (p.acronym, check.detail)
+        for p in submitted
+        for check in document_checks(p, list(p.documents.all()), p.consortium_members.exists())
+        if not check.ok
+    ]
+    assert missing == []
