@@ -249,7 +249,10 @@ RANKING_FIELDS = (
 
 def ranking_queryset(*, cut_off: CutOff, scheme: Scheme) -> QuerySet[Proposal]:
     """The proposals of a cut-off in one query: their consensus total, pass and per-criterion scores (`score_0`,
-    `score_1`… in the scheme's order), requested EU contribution and number of submitted reviews."""
+    `score_1`… in the scheme's order), requested EU contribution, number of submitted reviews, and whether a
+    grant was prepared from it."""
+    from grants.models import Grant
+
     joins = {
         f"criterion_{index}": FilteredRelation("consensus__scores", condition=Q(consensus__scores__criterion=code))
         for index, code in enumerate(scheme.codes)
@@ -266,6 +269,8 @@ def ranking_queryset(*, cut_off: CutOff, scheme: Scheme) -> QuerySet[Proposal]:
             consensus_passed=F("consensus__passed_thresholds"),
             requested_eu=eu_contribution_expression(),
             reviews_submitted=_submitted_reviews_expression(),
+            # A selection with a grant is not withdrawn (the service refuses it): the page offers no withdrawal.
+            has_grant=Exists(Grant.objects.filter(proposal_id=OuterRef("pk"))),
             **scores,
         )
         .order_by("pk")

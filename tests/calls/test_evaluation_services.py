@@ -652,7 +652,9 @@ def test_selection_withdraw_refused_without_reason(published_three, applicant):
         selection_withdraw(proposal=published_three[0], reason="", actor=applicant)
 
 
-def test_selection_withdraw_refused_once_the_grant_exists(published_three, applicant, finance_officer, client):
+def test_selection_withdraw_refused_once_the_grant_exists(
+    published_three, applicant, finance_officer, programme_officer, client
+):
     from grants.services import grant_create_from_proposal
 
     grant = grant_create_from_proposal(proposal=published_three[0], actor=finance_officer)
@@ -669,6 +671,11 @@ def test_selection_withdraw_refused_once_the_grant_exists(published_three, appli
     assert f'Its grant <a href="/grants/{grant.pk}/">{grant.reference}</a> is prepared.' in page
     assert "Withdraw from the selection" not in page
     assert "The grant preparation follows." not in page
+    # Nor does the ranking offer the officer a withdrawal of that selection (the other selection keeps it).
+    client.force_login(programme_officer)
+    ranking = client.get(f"/officer/evaluation/cut-offs/{published_three[0].cut_off_id}/ranking/").content.decode()
+    assert f"/proposals/{published_three[0].pk}/outcome/withdraw/" not in ranking
+    assert "grant prepared" in ranking
 
 
 def test_summary_report_task_is_idempotent(published_three):
