@@ -8,6 +8,7 @@ in, a recusal to replace, one consensus recorded, one waiting — so every role 
 after `calls.demo`; idempotent.
 """
 
+import contextlib
 import hashlib
 from datetime import timedelta
 from decimal import Decimal
@@ -16,7 +17,7 @@ from django.utils import timezone
 
 from calls.evaluation import services
 from calls.evaluation.selectors import conflict_reason
-from calls.models import Assignment, Call, Consensus, CutOff, Proposal, Review
+from calls.models import Assignment, Call, Consensus, CutOff, Proposal, Review, SummaryReport
 from eurohpc.demo import replayed_at
 from eurohpc.models import Role, User
 from eurohpc.services import user_create
@@ -111,6 +112,12 @@ def seed_history(*, out, officer: User, experts: list[User]) -> None:
                 )  # fmt: skip
                 recorded += 1
             services.publication_record_history(cut_off=cut_off, published_at=decided_at, actor=officer)
+            # The reports are prepared the day of the publication, as the worker would have then.
+            # A failure (e.g. no PDF libraries here) is recorded on the report; the queued task tries again.
+            pending = SummaryReport.objects.filter(proposal__cut_off=cut_off, status=SummaryReport.Status.PENDING)
+            for report in pending:
+                with contextlib.suppress(services.RenderError):
+                    services.summary_report_render(report_id=report.pk)
     out(f"evaluation history: {recorded} evaluated and published selections recorded")
 
 

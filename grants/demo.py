@@ -7,6 +7,7 @@ fits (else the 2025 envelope), waves 1 and 2 signed and pre-financed, wave 1 wit
 committed and awaiting signature. Idempotent: what exists is left alone.
 """
 
+import contextlib
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -16,9 +17,11 @@ from django.utils import timezone
 from calls.models import Call, Proposal
 from eurohpc.demo import programme_data, replayed_at
 from eurohpc.models import User
-from grants.models import Envelope, Grant
+from grants.models import AwardLetter, Envelope, Grant
 from grants.selectors import envelope_available
 from grants.services import (
+    RenderError,
+    award_letter_render,
     call_funding_set,
     commitment_create,
     envelope_create,
@@ -121,6 +124,11 @@ def seed_grants(*, envelopes: dict[str, Envelope], actor: User | None, out) -> N
             continue  # the latest wave waits for its signature: work for the finance officer
         with replayed_at(steps["sign"]):
             grant_sign(grant=grant, actor=actor)
+            # The letter is rendered the day of the signature, as the worker would have then; a failure is
+            # recorded on the letter and the queued task tries again.
+            for letter in AwardLetter.objects.filter(grant=grant, status=AwardLetter.Status.PENDING):
+                with contextlib.suppress(RenderError):
+                    award_letter_render(letter_id=letter.pk)
         signed += 1
         if steps["prefinancing"] <= now:
             with replayed_at(steps["prefinancing"]):

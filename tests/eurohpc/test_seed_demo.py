@@ -108,6 +108,9 @@ def test_seed_demo_documents_are_dated_by_their_decision():
     assert len(reports) == 19 and len(letters) >= 1
     assert [r.pk for r in reports if day(r.requested_at) != day(r.decision.decided_at)] == []
     assert [lt.pk for lt in letters if day(lt.requested_at) != day(lt.grant.signed_at)] == []
+    # Rendered that same day too: the proposal's status history shows no report prepared years later.
+    assert [r.pk for r in reports if r.rendered_at is None or day(r.rendered_at) != day(r.requested_at)] == []
+    assert [lt.pk for lt in letters if lt.rendered_at is None or day(lt.rendered_at) != day(lt.requested_at)] == []
     assert not Review.objects.filter(created_at__gt=F("submitted_at")).exists()
     # Review deadlines fall at the end of a working day, as an officer sets them.
     hours = {
