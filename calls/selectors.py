@@ -104,11 +104,16 @@ def proposal_detail(*, queryset: QuerySet[Proposal]) -> QuerySet[Proposal]:
     )
 
 
+TIMELINE_FIELDS = ("seq", "created_at", "verb", "actor", "actor_repr", "changes", "actor__first_name",
+                   "actor__last_name", "actor__username")  # fmt: skip
+
+
 def proposal_timeline(*, proposal: Proposal) -> list[AuditEvent]:
     """The proposal's history as recorded in the audit trail, oldest first."""
     return list(
         AuditEvent.objects.filter(target_type="calls.proposal", target_id=str(proposal.pk))
-        .only("seq", "created_at", "verb", "actor_repr", "changes")
+        .select_related("actor")
+        .only(*TIMELINE_FIELDS)
         .order_by("seq")
     )
 

@@ -156,6 +156,28 @@ class AuditChainHead(models.Model):
         return f"audit chain head #{self.seq}"
 
 
+class AuditChainCheck(models.Model):
+    """One walk of the audit trail's hash chain (nightly, by command or on request): its result and when."""
+
+    checked_at = models.DateTimeField()
+    ok = models.BooleanField()
+    events = models.PositiveBigIntegerField(help_text="events found intact before the first bad one, or all")
+    first_bad_seq = models.PositiveBigIntegerField(null=True, blank=True)
+    reason = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        ordering = ["-checked_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ok=True, first_bad_seq__isnull=True) | Q(ok=False, first_bad_seq__isnull=False),
+                name="auditchaincheck_bad_seq_when_broken",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"audit chain {'intact' if self.ok else 'broken'} at {self.checked_at:%Y-%m-%d %H:%M}"
+
+
 class Notification(models.Model):
     """An email to a user, written in the transaction that caused it and sent by a task after commit."""
 

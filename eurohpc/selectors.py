@@ -1,7 +1,10 @@
+from datetime import date, datetime, time, timedelta
+
 from django.db.models import Prefetch, QuerySet
+from django.utils import timezone
 
 from eurohpc.audit import ChainReport, verify_chain
-from eurohpc.models import AuditEvent, User, UserRole
+from eurohpc.models import AuditChainCheck, AuditEvent, User, UserRole
 
 
 def audit_chain_report() -> ChainReport:
@@ -23,10 +26,36 @@ def user_list(*, role: str | None = None) -> QuerySet[User]:
     return users.order_by("username")
 
 
-def audit_events(*, target_type: str | None = None, target_id: str | None = None) -> QuerySet[AuditEvent]:
-    events = AuditEvent.objects.all()
+def audit_events(
+    *,
+    target_type: str | None = None,
+    target_id: str | None = None,
+    actor: User | None = None,
+    verb: str | None = None,
+    since: date | None = None,
+    until: date | None = None,
+) -> QuerySet[AuditEvent]:
+    """The audit trail, newest first, narrowed by object, person, action and days (Europe/Luxembourg, both
+    included); each event with its actor in the same query."""
+    events = AuditEvent.objects.select_related("actor")
     if target_type:
         events = events.filter(target_type=target_type)
     if target_id:
         events = events.filter(target_id=target_id)
+    if actor is not None:
+        events = events.filter(actor=actor)
+    if verb:
+        events = events.filter(verb=verb)
+    if since is not None:
+        events = events.filter(created_at__gte=_start_of_day(since))
+    if until is not None:
+        events = events.filter(created_at__lt=_start_of_day(until + timedelta(days=1)))
     return events.order_by("-seq")
+
+
+def _start_of_day(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+def audit_chain_last_check() -> AuditChainCheck | None:
+    return AuditChainCheck.objects.order_by("-checked_at", "-id").first()

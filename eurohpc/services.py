@@ -12,6 +12,7 @@ from eurohpc.countries import COUNTRIES
 from eurohpc.errors import RuleViolation, StateConflict
 from eurohpc.models import (
     ORGANISATION_ROLES,
+    AuditChainCheck,
     AuditChainHead,
     AuditEvent,
     Notification,
@@ -56,6 +57,27 @@ def audit_record(*, actor: User | None, verb: str, target=None, changes: dict | 
     )  # fmt: skip
     AuditChainHead.objects.filter(pk=1).update(seq=seq, hash=digest)
     return event
+
+
+def audit_chain_verify() -> AuditChainCheck:
+    """Walk the audit trail's hash chain and record the result, for the audit page to show when it last held.
+
+    The walk reads outside a transaction (it may take minutes on a large trail); only the result is written."""
+    from eurohpc.selectors import audit_chain_report
+
+    report = audit_chain_report()
+    with transaction.atomic():
+        return AuditChainCheck.objects.create(
+            checked_at=timezone.now(), ok=report.ok, events=report.checked,
+            first_bad_seq=report.first_bad_seq, reason=report.reason[:255],
+        )  # fmt: skip
+
+
+def audit_chain_verify_queue() -> None:
+    """Ask for a walk of the chain now (the audit page's button); the task runs after the request."""
+    from eurohpc.tasks import verify_audit_chain
+
+    transaction.on_commit(lambda: verify_audit_chain.delay())
 
 
 @transaction.atomic

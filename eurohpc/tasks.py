@@ -1,7 +1,6 @@
 from celery import shared_task
 
-from eurohpc.selectors import audit_chain_report
-from eurohpc.services import notification_send
+from eurohpc.services import audit_chain_verify, notification_send
 
 
 @shared_task(name="eurohpc.send_notification", bind=True, max_retries=5, acks_late=True)
@@ -14,5 +13,5 @@ def send_notification(self, *, notification_id: int) -> bool:
 
 @shared_task(name="eurohpc.verify_audit_chain")
 def verify_audit_chain() -> dict:
-    report = audit_chain_report()
-    return {"ok": report.ok, "checked": report.checked, "first_bad_seq": report.first_bad_seq}
+    check = audit_chain_verify()
+    return {"ok": check.ok, "checked": check.events, "first_bad_seq": check.first_bad_seq}

@@ -1,6 +1,6 @@
 from django import template
 
-from eurohpc import formatting
+from eurohpc import audit_text, formatting
 from eurohpc.countries import country_name
 
 register = template.Library()
@@ -38,5 +38,25 @@ def status_badge(status: str) -> str:
 
 @register.filter
 def verb_label(verb: str) -> str:
-    """`proposal.set_budget` reads "Set budget" on a timeline."""
-    return verb.split(".", 1)[-1].replace("_", " ").capitalize()
+    """`proposal.set_budget` reads "Budget set" on a timeline (eurohpc/audit_text.py)."""
+    return audit_text.action_label(verb)
+
+
+@register.filter
+def audit_sentence(event) -> str:
+    """An audit event as a sentence: "Aino Virtanen submitted the proposal …"."""
+    return audit_text.sentence_of(event)
+
+
+@register.filter
+def actor_name(event) -> str:
+    return audit_text.actor_name(event)
+
+
+@register.filter
+def change_label(key: str) -> str:
+    """A recorded change's key as words: `eu_contribution` reads "EU contribution"."""
+    words = str(key).replace("_", " ").split()
+    words = [w.upper() if w.lower() in ("eu", "pi", "pic", "id", "sha256", "gpu", "cpu") else w for w in words]
+    text = " ".join(words)
+    return text[:1].upper() + text[1:]

@@ -1,0 +1,133 @@
+"""How audit events read: a label for each action and a sentence for each event, one table for every page.
+
+Every verb a service records has its entry here (a test reads the services' `audit_record` calls to keep it so).
+The sentence holds `{actor}` (the person's name, or "The system") and `{target}` (the object as recorded).
+"""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Action:
+    label: str  # on a timeline and in the action filter: "Proposal submitted"
+    sentence: str  # in the audit trail: "{actor} submitted proposal {target}."
+
+
+ACTIONS: dict[str, Action] = {
+    # organisations and users
+    "organisation.create": Action("Organisation registered", "{actor} registered the organisation {target}."),
+    "user.create": Action("User account created", "{actor} created the user account {target}."),
+    "user.grant_role": Action("Role granted", "{actor} granted a role to {target}."),
+    # calls
+    "call.create": Action("Call created", "{actor} created the call {target}."),
+    "call.open": Action("Call opened", "{actor} opened the call {target}."),
+    "call.add_cut_off": Action("Cut-off added", "{actor} added a cut-off to the call {target}."),
+    "call.set_funding": Action("Call funding set", "{actor} set the envelope funding the call {target}."),
+    "cut_off.process": Action("Cut-off processed", "{actor} moved the proposals of cut-off {target} to screening."),
+    # proposals
+    "proposal.create": Action("Proposal drafted", "{actor} drafted the proposal {target}."),
+    "proposal.copy": Action("Proposal copied", "{actor} copied a withdrawn proposal into the draft {target}."),
+    "proposal.update": Action("Proposal edited", "{actor} edited the proposal {target}."),
+    "proposal.set_budget": Action("Budget set", "{actor} set the budget of the proposal {target}."),
+    "proposal.add_member": Action("Consortium member added", "{actor} added a consortium member to {target}."),
+    "proposal.remove_member": Action("Consortium member removed", "{actor} removed a consortium member from {target}."),
+    "proposal.upload_document": Action("Document uploaded", "{actor} uploaded a document to the proposal {target}."),
+    "proposal.delete_document": Action("Document deleted", "{actor} deleted a document of the proposal {target}."),
+    "proposal.submit": Action("Proposal submitted", "{actor} submitted the proposal {target}."),
+    "proposal.withdraw": Action("Proposal withdrawn", "{actor} withdrew the proposal {target} before its cut-off."),
+    "proposal.record_eligibility": Action(
+        "Eligibility recorded", "{actor} recorded the eligibility of the proposal {target}."
+    ),
+    "proposal.record_history": Action(
+        "Recorded from the published selection",
+        "{actor} recorded the proposal {target} from the programme's published selection.",
+    ),
+    # evaluation
+    "evaluation.assign": Action("Expert assigned", "{actor} assigned an expert to the proposal {target}."),
+    "evaluation.declare": Action(
+        "Conflict of interest declared", "{actor} made the conflict-of-interest declaration on the proposal {target}."
+    ),
+    "evaluation.review_submit": Action("Review submitted", "{actor} submitted a review of the proposal {target}."),
+    "evaluation.consensus": Action("Consensus recorded", "{actor} recorded the consensus on the proposal {target}."),
+    "evaluation.decision": Action("Decision recorded", "{actor} recorded the decision on the proposal {target}."),
+    "evaluation.promotion": Action(
+        "Promoted from the reserve list", "{actor} promoted the proposal {target} from the reserve list."
+    ),
+    "evaluation.withdrawal": Action(
+        "Withdrawn after selection", "{actor} recorded the withdrawal of the proposal {target} from the selection."
+    ),
+    "evaluation.publish": Action("Decisions published", "{actor} published the decisions of the call {target}."),
+    "evaluation.summary_report": Action(
+        "Evaluation summary report prepared", "{actor} prepared the evaluation summary report of {target}."
+    ),
+    "evaluation.summary_report_retry": Action(
+        "Summary report prepared again", "{actor} asked for the evaluation summary report of {target} again."
+    ),
+    "evaluation.record_history": Action(
+        "Evaluation recorded from the published selection",
+        "{actor} recorded the evaluation of the proposal {target} from the programme's published selection.",
+    ),
+    "evaluation.record_history_publication": Action(
+        "Publication recorded", "{actor} recorded the publication of the decisions of the call {target}."
+    ),
+    # budget and grants
+    "envelope.create": Action("Envelope opened", "{actor} opened the budget envelope {target}."),
+    "envelope.set_amount": Action("Envelope amount changed", "{actor} changed the amount of the envelope {target}."),
+    "grant.create": Action("Grant prepared", "{actor} prepared the grant {target}."),
+    "grant.sign": Action("Grant signed", "{actor} recorded the signature of the grant {target}."),
+    "grant.terminate": Action("Grant terminated", "{actor} terminated the grant {target}."),
+    "commitment.create": Action("Budget committed", "{actor} committed budget to the grant {target}."),
+    "decommitment.create": Action("Budget decommitted", "{actor} decommitted budget of the grant {target}."),
+    "payment.record": Action("Payment recorded", "{actor} recorded a payment on the grant {target}."),
+    "recovery.record": Action("Recovery recorded", "{actor} recorded a recovery on the grant {target}."),
+    "ledger.reverse": Action("Ledger entry reversed", "{actor} reversed a ledger entry of {target}."),
+    "award_letter.request": Action("Award letter requested", "{actor} asked for the award letter of {target}."),
+    "award_letter.ready": Action("Award letter issued", "{actor} issued the award letter of {target}."),
+    "award_letter.fail": Action("Award letter failed", "{actor} could not render the award letter of {target}."),
+    # hosting and quotas
+    "machine.create": Action("Machine registered", "{actor} registered the machine {target}."),
+    "machine.accounting_update": Action(
+        "Machine accounting changed", "{actor} changed the Slurm accounting of the machine {target}."
+    ),
+    "partition.create": Action("Partition added", "{actor} added the partition {target}."),
+    "partition.accounting_update": Action(
+        "Partition accounting changed", "{actor} changed the Slurm accounting of the partition {target}."
+    ),
+    "hosting_agreement.create": Action(
+        "Hosting agreement recorded", "{actor} recorded the hosting agreement {target}."
+    ),
+    "period.create": Action("Allocation period opened", "{actor} opened the allocation period {target}."),
+    "project.create": Action("User project recorded", "{actor} recorded the user project {target}."),
+    "allocation.create": Action("Allocation made", "{actor} allocated compute time: {target}."),
+    "allocation.alert": Action("Usage threshold passed", "{actor} notified the use of the allocation {target}."),
+    "usage.queue": Action("Usage file queued", "{actor} queued a Slurm usage file for {target}."),
+    "usage.import": Action("Usage imported", "{actor} imported Slurm usage: {target}."),
+    "usage.refuse": Action("Usage file refused", "{actor} had a Slurm usage file refused: {target}."),
+}
+
+
+def action_label(verb: str) -> str:
+    """The label of a verb; an unknown one (an old event) reads from its words, never as a code."""
+    action = ACTIONS.get(verb)
+    if action is not None:
+        return action.label
+    return verb.split(".", 1)[-1].replace("_", " ").capitalize()
+
+
+def event_sentence(*, verb: str, actor: str, target: str) -> str:
+    action = ACTIONS.get(verb)
+    target = target or "—"
+    if action is None:
+        return f"{actor}: {action_label(verb).lower()} ({target})."
+    return action.sentence.format(actor=actor, target=target)
+
+
+def actor_name(event) -> str:
+    """Who did it, by name: the person's full name, else the username recorded, else "The system"."""
+    if event.actor_id and event.actor is not None:
+        return event.actor.display_name
+    return "The system" if event.actor_repr in ("", "system") else event.actor_repr
+
+
+def sentence_of(event) -> str:
+    return event_sentence(verb=event.verb, actor=actor_name(event), target=event.target_repr)
