@@ -29,6 +29,13 @@ class ProposalForm(forms.Form):
         self.fields["type"].choices = [(t, Proposal.Type(t).label) for t in call.allowed_types]
 
 
+BUDGET_PARTS = {
+    "total_cost": "total eligible cost",
+    "eu_contribution": "EU contribution",
+    "national_contribution": "national contribution",
+}
+
+
 class BudgetForm(forms.Form):
     """One row per category; a row left empty is not part of the budget."""
 
@@ -37,13 +44,13 @@ class BudgetForm(forms.Form):
         current = {line.category: line for line in lines}
         for category, label in BudgetLine.Category.choices:
             line = current.get(category)
-            for part in ("total_cost", "eu_contribution", "national_contribution"):
+            for part, part_label in BUDGET_PARTS.items():
                 self.fields[f"{category}-{part}"] = forms.DecimalField(
                     max_digits=14,
                     decimal_places=2,
                     min_value=0,
                     required=False,
-                    label=f"{label} {part}",
+                    label=f"{label}: {part_label}",
                     initial=getattr(line, part, None),
                     widget=forms.NumberInput(
                         attrs={

@@ -90,6 +90,14 @@ class Call(models.Model):
     def __str__(self) -> str:
         return self.identifier
 
+    @property
+    def allowed_type_labels(self) -> list[str]:
+        """The proposal types this call accepts, as applicants read them."""
+        from calls.models.proposals import Proposal
+
+        labels = dict(Proposal.Type.choices)
+        return [str(labels.get(kind, kind)) for kind in self.allowed_types]
+
     def funding_rate(self, category: str) -> Decimal:
         return Decimal(self.funding_rates.get(category, DEFAULT_FUNDING_RATES.get(category, "0.50")))
 

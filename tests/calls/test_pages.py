@@ -22,6 +22,21 @@ def test_public_call_list_shows_open_call_with_countdown(client):
     assert f'data-deadline="{timezone.localtime(next_cut_off).isoformat()}"' in page
 
 
+def test_call_page_names_proposal_types_in_words(client):
+    call = make_call()
+    page = text(client.get(f"/calls/{call.identifier}/"))
+    assert '<span class="badge">Acquisition of a new AI-optimised supercomputer</span>' in page
+    assert ">new_system<" not in page
+
+
+def test_budget_inputs_are_labelled_in_words(client, applicant):
+    draft = make_draft(call=make_call(), applicant=applicant, documents=False)
+    client.force_login(applicant)
+    page = text(client.get(f"/proposals/{draft.pk}/budget/"))
+    assert ">Acquisition: EU contribution</label>" in page
+    assert "eu_contribution</label>" not in page
+
+
 def test_public_call_page_in_luxembourg_time(client, freezer):
     from datetime import datetime
     from zoneinfo import ZoneInfo
@@ -181,6 +196,18 @@ def test_eligibility_screen_refused_for_applicant(client, applicant):
     response = client.get(f"/officer/proposals/{proposal.pk}/eligibility/")
     assert response.status_code == 403
     assert "Only programme officers record eligibility." in text(response)
+
+
+def test_submission_counts_name_statuses_in_words(client, applicant, programme_officer):
+    from eurohpc.templatetags.programme import proposal_status
+
+    make_submitted(call=make_call(), applicant=applicant)
+    client.force_login(programme_officer)
+    page = text(client.get("/officer/submissions/"))
+    assert ">Submitted: 1</span>" in page and "submitted: 1" not in page
+    assert "Under evaluation: 1" not in page
+    assert proposal_status("evaluation") == "Under evaluation"
+    assert proposal_status("screening") == "Eligibility screening"
 
 
 def test_submission_list_refused_for_applicant(client, applicant):
