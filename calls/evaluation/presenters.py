@@ -134,7 +134,7 @@ def _day(value: datetime, days: dict) -> str:
 def _assignment_cell(a: Assignment, days: dict) -> BoardCell:
     if a.declaration == Assignment.Declaration.PENDING:
         title = f"Assigned {_day(a.assigned_at, days)}, due {_day(a.deadline, days)}"
-        return BoardCell(label="COI", badge="badge-warn", title=title)
+        return BoardCell(label="declaration pending", badge="badge-warn", title=title)
     if a.declaration == Assignment.Declaration.CONFLICT:
         return BoardCell(label="recused", badge="badge-bad", title=a.declaration_reason)
     review = getattr(a, "review", None)

@@ -107,7 +107,7 @@ def test_officer_records_consensus_ranks_with_the_funding_line_and_decides(brows
         page.get_by_role("link", name=f"{proposal.reference} {acronym}", exact=True).click()
         browser.audit()
         expect(page.get_by_role("heading", level=1)).to_have_text(f"Consensus: {acronym} Under evaluation")
-        expect(page.get_by_text("3 submitted review(s); the consensus needs at least 3.")).to_be_visible()
+        expect(page.get_by_text("3 submitted reviews; the consensus needs at least 3.")).to_be_visible()
 
         # The individual scores of the three experts, criterion by criterion, with their spread.
         spread = page.locator("table.spread")
@@ -159,8 +159,8 @@ def test_officer_records_consensus_ranks_with_the_funding_line_and_decides(brows
     expect(fact(page, "For this cut-off's line")).to_have_text(
         "EUR 100,000,000.00 (available plus this cut-off's current selections)"
     )
-    expect(fact(page, "Above the line")).to_have_text("1 proposal(s), EUR 60,000,000.00")
-    expect(fact(page, "Reserve list")).to_have_text("1 proposal(s)")
+    expect(fact(page, "Above the line")).to_have_text("1 proposal, EUR 60,000,000.00")
+    expect(fact(page, "Reserve list")).to_have_text("1 proposal")
     expect(fact(page, "Decisions")).to_have_text("not published")
 
     rows = page.locator("table.ranking tbody tr")
@@ -217,7 +217,7 @@ def test_officer_records_consensus_ranks_with_the_funding_line_and_decides(brows
     expect(fact(page, "For this cut-off's line")).to_have_text(
         "EUR 100,000,000.00 (available plus this cut-off's current selections)"
     )
-    expect(fact(page, "Above the line")).to_have_text("1 proposal(s), EUR 60,000,000.00")
+    expect(fact(page, "Above the line")).to_have_text("1 proposal, EUR 60,000,000.00")
     expect(rows.nth(1)).to_have_text("Funding line — EUR 60,000,000.00 of EUR 100,000,000.00")
 
     page.get_by_role("button", name="Publish the decisions").click()

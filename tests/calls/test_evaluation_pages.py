@@ -216,7 +216,7 @@ def test_board_cells_show_each_state_escaped(client, proposal, experts, organisa
     response, html = _page(client, programme_officer,
                            f"/officer/evaluation/cut-offs/{proposal.cut_off_id}/assignments/")  # fmt: skip
     cells = [(c.label, c.pair) for c in response.context["rows"][0].cells]
-    assert cells == [("recused", ""), ("COI", "")]
+    assert cells == [("recused", ""), ("declaration pending", "")]
     assert 'title="Co-author of &lt;b&gt;the lead&lt;/b&gt;."' in html
     assert "1 to replace" in html
     assert f'<abbr title="{insider.display_name} works for' in html

@@ -205,7 +205,7 @@ def test_usage_upload_lists_steps_without_their_job(client_operator, lumi, perio
     response = upload(client_operator, lumi, data)
     page = client_operator.get(response["Location"]).content.decode()
     assert "<h3>Job steps without their job</h3>" in page
-    assert "2 job step line(s) belong to no job line of the file" in page
+    assert "2 job step lines belong to no job line of the file" in page
     assert "<li>line 3: job <code>998</code></li><li>line 4: job <code>998</code></li>" in page
     assert "The first" not in page
 
