@@ -118,7 +118,7 @@ def location_check(proposal: Proposal) -> Check:
     ok = is_eu_member_state(country)
     return Check(
         "machine_country",
-        "The machine sits in an EU Member State (Art. 9)",
+        "The machine sits in an EU Member State (Article 9 of Regulation (EU) 2021/1173)",
         ok,
         f"{country_name(country)} is {'' if ok else 'not '}an EU Member State.",
     )
@@ -163,7 +163,7 @@ def machine_checks(proposal: Proposal, *, at: datetime) -> list[Check]:
             checks.append(
                 Check(
                     "upgrade_window",
-                    "Upgrade asked 1–3 years after the machine's selection (Art. 12a)",
+                    "Upgrade asked 1–3 years after the machine's selection (Article 12a of Regulation (EU) 2021/1173)",
                     False,
                     f"{machine.name} has no recorded selection date.",
                 )
@@ -174,7 +174,7 @@ def machine_checks(proposal: Proposal, *, at: datetime) -> list[Check]:
             checks.append(
                 Check(
                     "upgrade_window",
-                    "Upgrade asked 1–3 years after the machine's selection (Art. 12a)",
+                    "Upgrade asked 1–3 years after the machine's selection (Article 12a of Regulation (EU) 2021/1173)",
                     ok,
                     f"{machine.name} was selected on {machine.selected_on:%d %b %Y}; an upgrade may be asked from "
                     f"{earliest:%d %b %Y} to {latest:%d %b %Y}, and this is {day:%d %b %Y}.",

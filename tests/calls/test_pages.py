@@ -175,7 +175,7 @@ def test_eligibility_screen_records_decision(client, applicant, programme_office
     cut_off_process(cut_off=proposal.cut_off)
     client.force_login(programme_officer)
     page = client.get(f"/officer/proposals/{proposal.pk}/eligibility/")
-    assert "The machine sits in an EU Member State (Art. 9)" in text(page)
+    assert "The machine sits in an EU Member State (Article 9 of Regulation (EU) 2021/1173)" in text(page)
     response = client.post(f"/officer/proposals/{proposal.pk}/eligibility/", {"eligible": "true", "reason": "All met."})
     assert response.status_code == 302
     proposal.refresh_from_db()
