@@ -34,6 +34,7 @@ from grants.serializers import (
     EnvelopeInputSerializer,
     EnvelopePositionSerializer,
     GrantCreateSerializer,
+    GrantDetailSerializer,
     GrantSerializer,
     LedgerEntrySerializer,
     PaymentInputSerializer,
@@ -142,10 +143,10 @@ class GrantListApi(generics.ListAPIView):
 
 
 class GrantDetailApi(APIView):
-    @extend_schema(responses={200: GrantSerializer, **ERRORS})
+    @extend_schema(responses={200: GrantDetailSerializer, **ERRORS})
     def get(self, request, pk: int):
         grant = _visible_grant(request, pk)
-        return Response(GrantSerializer(grant).data)
+        return Response(GrantDetailSerializer(grant, context={"request": request}).data)
 
 
 class GrantLedgerApi(generics.GenericAPIView):

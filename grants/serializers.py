@@ -7,6 +7,7 @@ from rest_framework import serializers
 
 from eurohpc import limits
 from eurohpc.dates import plausible_year
+from grants.actions import GRANT_ACTIONS, grant_actions
 from grants.models import AwardLetter, Envelope, Grant, LedgerEntry, Programme
 
 
@@ -106,6 +107,20 @@ class PaymentInputSerializer(serializers.Serializer):
 class AmountInputSerializer(serializers.Serializer):
     amount = money_field(min_value=Decimal("0.01"))
     memo = serializers.CharField(required=False, allow_blank=True, default="", max_length=limits.MEMO)
+
+
+class GrantDetailSerializer(GrantSerializer):
+    actions = serializers.SerializerMethodField(
+        help_text="what the requesting user may do with the grant now (the service still checks each amount)"
+    )
+
+    class Meta(GrantSerializer.Meta):
+        fields = [*GrantSerializer.Meta.fields, "actions"]
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.ListField(child=serializers.ChoiceField(choices=GRANT_ACTIONS)))
+    def get_actions(self, grant) -> list[str]:
+        return grant_actions(grant=grant, user=self.context["request"].user, totals=self._totals(grant))
 
 
 class LedgerEntrySerializer(serializers.ModelSerializer):

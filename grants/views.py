@@ -24,6 +24,7 @@ from calls.models import Call
 from eurohpc.errors import DomainError
 from eurohpc.pages import require_perm as _require
 from grants import services
+from grants.actions import grant_actions, ledger_entry_reversible
 from grants.charts import envelope_bars, time_series
 from grants.forms import (
     AmountForm,
@@ -232,6 +233,9 @@ def _grant_page_context(request, grant: Grant, **forms) -> dict:
             if entry.kind != LedgerEntry.Kind.FINAL:
                 totals.prefinancing_interim += signed
         totals.withheld += -entry.withheld if entry.reverses_id else entry.withheld
+    reversed_ids = {entry.reverses_id for entry in ledger if entry.reverses_id}
+    for entry in ledger:
+        entry.reversible = ledger_entry_reversible(entry=entry, grant=grant, totals=totals, reversed_ids=reversed_ids)
     letters = list(grant.award_letters.all())
     user = request.user
     context = {
@@ -241,10 +245,8 @@ def _grant_page_context(request, grant: Grant, **forms) -> dict:
         "schedule": payment_schedule(grant, paid_by_kind=paid_by_kind),
         "letters": [letter for letter in letters if user.has_perm("grants.view_award_letter", letter)],
         "letter_pending": any(letter.status == AwardLetter.Status.PENDING for letter in letters),
-        "can": {
-            name: user.has_perm(f"grants.{name}", grant)
-            for name in ("commit", "sign", "pay", "decommit", "correct_ledger", "terminate", "issue_award_letter")
-        },
+        "actions": grant_actions(grant=grant, user=user, totals=totals),
+        "can_correct_ledger": user.has_perm("grants.correct_ledger", grant),
         "commitment_form": CommitmentForm(initial={"envelope": grant.envelope_id}),
         "payment_form": PaymentForm(),
         "decommitment_form": AmountForm(prefix="decommit"),

@@ -206,6 +206,7 @@ SPECTACULAR_SETTINGS = {
         "DocumentKindEnum": "calls.models.proposals.Document.Kind",
         "BudgetCategoryEnum": "calls.models.proposals.BudgetLine.Category",
         "ConsortiumRoleEnum": "calls.models.proposals.ConsortiumMember.Role",
+        "GrantStatusEnum": "grants.models.Grant.Status",
     },
 }
 
