@@ -194,6 +194,17 @@ class Ranking:
     def row_for(self, proposal_id: int) -> RankedProposal | None:
         return next((r for r in self.rows if r.proposal.pk == proposal_id), None)
 
+    @property
+    def can_confirm(self) -> bool:
+        """decisions_confirm would accept: not published, a consensus on every proposal, something to decide."""
+        return self.published is None and not self.pending and bool(self.rows)
+
+    @property
+    def can_publish(self) -> bool:
+        """decisions_publish would accept: not published, every proposal decided, at least one decision."""
+        decided = any(r.proposal.status in DECIDED for r in [*self.rows, *self.pending])
+        return self.published is None and not self.undecided and decided
+
 
 def _submitted_reviews_expression():
     reviews = (

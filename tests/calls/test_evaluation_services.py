@@ -533,6 +533,34 @@ def test_decision_is_append_only(proposal, experts, programme_officer):
         decision.save()
 
 
+def test_ranking_offers_confirm_and_publish_only_when_the_services_accept_them(
+    call, applicant, programme_officer, freezer, experts, client
+):
+    p = _batch(call, applicant, programme_officer, freezer, ["1000.00"] * 3)
+    evaluate(p[0], experts, programme_officer, "4", "4", "4")
+    cut_off = p[0].cut_off
+    client.force_login(programme_officer)
+    url = f"/officer/evaluation/cut-offs/{cut_off.pk}/ranking/"
+
+    def offered() -> tuple[bool, bool]:
+        page = client.get(url).content.decode()
+        return f"/cut-offs/{cut_off.pk}/confirm/" in page, f"/cut-offs/{cut_off.pk}/publish/" in page
+
+    assert offered() == (False, False)  # two proposals have no consensus yet
+    assert "2 still without one" in client.get(url).content.decode()
+    with pytest.raises(StateConflict, match=r"^The consensus is missing for: "):
+        decisions_confirm(cut_off=cut_off, actor=programme_officer)
+    with pytest.raises(StateConflict, match=r"^Decide on every proposal first; undecided: "):
+        decisions_publish(cut_off=cut_off, actor=programme_officer)
+    for proposal in p[1:]:
+        evaluate(proposal, experts, programme_officer, "4", "4", "4")
+    assert offered() == (True, False)
+    decisions_confirm(cut_off=cut_off, actor=programme_officer)
+    assert offered() == (True, True)
+    decisions_publish(cut_off=cut_off, actor=programme_officer)
+    assert offered() == (False, False)
+
+
 def test_decisions_confirm_records_the_funding_line(call, applicant, programme_officer, freezer, experts):
     p = _batch(call, applicant, programme_officer, freezer, ["60000000.00", "50000000.00", "1000.00"])
     evaluate(p[0], experts, programme_officer, "5", "5", "5")
