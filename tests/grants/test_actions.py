@@ -113,3 +113,23 @@ def test_grant_api_detail_lists_the_actions_open_to_the_user(grant, tree, financ
     body = api_for(finance_officer).get(f"/api/v1/grants/{grant.pk}/").json()
     assert body["actions"] == ["commit", "sign", "decommit", "terminate", "issue_award_letter"]
     assert api_for(applicant).get(f"/api/v1/grants/{grant.pk}/").json()["actions"] == []
+
+
+def test_a_candidate_without_eu_contribution_offers_no_grant_and_the_service_refuses_it(
+    client, applicant, programme_officer, finance_officer, freezer
+):
+    from eurohpc.errors import RuleViolation
+    from grants.services import grant_create_from_proposal
+    from tests.grants.factories import make_selected
+
+    national_only = [{"category": "acquisition", "total_cost": "1000000.00", "eu_contribution": "0.00",
+                      "national_contribution": "1000000.00"}]  # fmt: skip
+    proposal = make_selected(applicant=applicant, officer=programme_officer, freezer=freezer,
+                             budget=national_only)  # fmt: skip
+    client.force_login(finance_officer)
+    page = client.get("/grants/new/").content.decode()
+    assert f'name="proposal" value="{proposal.pk}"' not in page
+    assert "No EU contribution requested: nothing to grant." in page
+    with pytest.raises(RuleViolation) as refused:
+        grant_create_from_proposal(proposal=proposal, actor=finance_officer)
+    assert refused.value.message == f"Proposal {proposal} asks for no EU contribution: there is nothing to grant."
