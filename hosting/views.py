@@ -81,16 +81,18 @@ def _machine_context(request, machine: Machine, **extra) -> dict:
         else []
     )
     agreements = list(machine.agreements.order_by("-effective_from"))
+    context_partitions = list(machine.partitions.order_by("name"))
     context = {
         "machine": machine,
-        "partitions": list(machine.partitions.order_by("name")),
+        "partitions": context_partitions,
         "agreements": agreements,
         "agreement": next((a for a in agreements if a.effective_from <= today), None),
         "blocks": blocks,
         "selected": selected,
         "allocations": allocations,
         "can_manage": request.user.has_perm("hosting.manage_machine", machine),
-        "can_import": request.user.has_perm("hosting.import_usage", machine),
+        # The upload is offered only where the service takes a file (a machine with partitions).
+        "can_import": request.user.has_perm("hosting.import_usage", machine) and bool(context_partitions),
         "agreement_form": HostingAgreementForm(machine=machine),
         "period_form": PeriodForm(),
         "partition_form": PartitionForm(),
@@ -188,7 +190,8 @@ def operator_quota(request):
 
 
 def _upload_context(machine: Machine, form, result=None) -> dict:
-    return {"machine": machine, "form": form, "result": result, "imports": selectors.usage_import_list(machine=machine)}
+    return {"machine": machine, "form": form, "result": result, "imports": selectors.usage_import_list(machine=machine),
+            "closed": services.usage_refusal(machine)}  # fmt: skip
 
 
 @login_required

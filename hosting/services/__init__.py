@@ -24,6 +24,7 @@ from hosting.services.usage import (
     usage_import_queue,
     usage_import_run,
     usage_import_submit,
+    usage_refusal,
 )
 
 __all__ = [
@@ -47,4 +48,5 @@ __all__ = [
     "usage_import_queue",
     "usage_import_run",
     "usage_import_submit",
+    "usage_refusal",
 ]

@@ -311,6 +311,20 @@ def _check_size(size: int) -> None:
         )
 
 
+def usage_refusal(machine: Machine) -> str:
+    """Why `machine` takes no usage file now, or "" when it does: a machine without partitions (still in
+    procurement, say) has nothing to charge its jobs to. The upload page asks this before offering its form."""
+    if not machine.partitions.exists():
+        return f"{machine.name} has no partitions yet: its Slurm usage has nothing to be charged to. Add them first."
+    return ""
+
+
+def _check_takes_usage(machine: Machine) -> None:
+    reason = usage_refusal(machine)
+    if reason:
+        raise StateConflict(reason, code="no_partitions")
+
+
 def _new_import(*, machine, actor, source, file_name, size, sha256, status) -> UsageImport:
     """An import of a file, not saved yet."""
     return UsageImport(machine=machine, uploaded_by=actor, source=source, file_name=file_name[:255], size=size,
@@ -331,6 +345,7 @@ def usage_import_create(
     sha256, size = _digest(stream)
     _check_size(size)
     machine = Machine.objects.select_for_update().get(pk=machine.pk)
+    _check_takes_usage(machine)
     usage_import = _new_import(machine=machine, actor=actor, source=source, file_name=file_name, size=size,
                                sha256=sha256, status=UsageImport.Status.RUNNING)  # fmt: skip
     usage_import.save()
@@ -346,6 +361,7 @@ def usage_import_queue(
 
     sha256, size = _digest(stream)
     _check_size(size)
+    _check_takes_usage(machine)
     usage_import = _new_import(machine=machine, actor=actor, source=source, file_name=file_name, size=size,
                                sha256=sha256, status=UsageImport.Status.QUEUED)  # fmt: skip
     usage_import.file.save(f"{machine.pk}-{sha256[:16]}.txt", File(stream), save=False)

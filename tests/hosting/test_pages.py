@@ -210,6 +210,17 @@ def test_usage_upload_lists_steps_without_their_job(client_operator, lumi, perio
     assert "The first" not in page
 
 
+def test_usage_upload_of_a_machine_without_partitions_offers_no_form_and_is_refused(client_operator, lumi):
+    page = client_operator.get(f"/machines/{lumi.pk}/usage/").content.decode()
+    message = "LUMI has no partitions yet: its Slurm usage has nothing to be charged to. Add them first."
+    assert message in page and 'enctype="multipart/form-data"' not in page
+    assert "Upload Slurm usage" not in client_operator.get(f"/machines/{lumi.pk}/").content.decode()
+    response = upload(client_operator, lumi, sacct_file(sacct_line("1001")))
+    assert response.status_code == 409
+    assert message in response.content.decode()
+    assert not UsageImport.objects.exists()
+
+
 def test_usage_upload_refuses_malformed_file_with_400_and_line(client_operator, lumi, period):
     response = upload(client_operator, lumi, sacct_file(sacct_line("1001"), sacct_line("1002", elapsed="x")))
     assert response.status_code == 400
@@ -233,7 +244,9 @@ def test_usage_upload_refused_for_other_roles(client, lumi, organisation, role):
 
 
 @pytest.mark.parametrize("rows", [1, 3])
-def test_usage_upload_page_query_count_is_constant(client_operator, django_assert_num_queries, lumi, period, rows):
+def test_usage_upload_page_query_count_is_constant(
+    client_operator, django_assert_num_queries, lumi, lumi_g, period, rows
+):
     for n in range(rows):
         usage_import_create(
             machine=lumi,
@@ -242,9 +255,9 @@ def test_usage_upload_page_query_count_is_constant(client_operator, django_asser
             source="command",
             actor=None,
         )
-    # session, user, roles, machine, imports with uploader, two navigation permission lookups, the header's
-    # organisation
-    with django_assert_num_queries(8):
+    # session, user, roles, machine, whether it has partitions, imports with uploader, two navigation permission
+    # lookups, the header's organisation
+    with django_assert_num_queries(9):
         response = client_operator.get(f"/machines/{lumi.pk}/usage/")
     assert response.status_code == 200
 

@@ -289,7 +289,7 @@ def test_import_usage_command_prints_counts(lumi, gpu_allocation, cpu_allocation
     assert "100% read (15 lines)" in err.getvalue()
 
 
-def test_import_usage_command_refuses_malformed_file(lumi, tmp_path):
+def test_import_usage_command_refuses_malformed_file(lumi, lumi_g, tmp_path):
     bad = tmp_path / "bad.txt"
     bad.write_bytes(sacct_file(sacct_line("1001", nodes="two")))
     with pytest.raises(CommandError) as refused:
