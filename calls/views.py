@@ -347,7 +347,8 @@ def eligibility_screen(request, pk: int):
     if proposal.is_draft:
         raise Http404
     form = EligibilityForm(request.POST or None)
-    context = {**_detail_context(request, proposal), "form": form}
+    context = {**_detail_context(request, proposal), "form": form,
+               "can_record": services.eligibility_recordable(proposal)}  # fmt: skip
     if request.method == "POST" and form.is_valid():
         try:
             services.proposal_record_eligibility(proposal=proposal, actor=request.user, **form.cleaned_data)

@@ -407,16 +407,22 @@ def proposal_copy(*, proposal: Proposal, actor: User) -> Proposal:
     return copy
 
 
+SCREENABLE = (Proposal.Status.SUBMITTED, Proposal.Status.SCREENING, Proposal.Status.ELIGIBLE,
+              Proposal.Status.INELIGIBLE)  # fmt: skip
+
+
+def eligibility_recordable(proposal: Proposal) -> bool:
+    """proposal_record_eligibility would take a decision now: submitted (or screened) and its cut-off passed.
+    The eligibility page shows its form only then."""
+    cut_off = proposal.cut_off
+    return proposal.status in SCREENABLE and cut_off is not None and cut_off.closes_at <= timezone.now()
+
+
 @transaction.atomic
 def proposal_record_eligibility(*, proposal: Proposal, eligible: bool, reason: str, actor: User) -> Proposal:
     proposal = Proposal.objects.select_for_update(of=("self",)).select_related("cut_off", "call").get(pk=proposal.pk)
     reason = (reason or "").strip()
-    if proposal.status not in (
-        Proposal.Status.SUBMITTED,
-        Proposal.Status.SCREENING,
-        Proposal.Status.ELIGIBLE,
-        Proposal.Status.INELIGIBLE,
-    ):
+    if proposal.status not in SCREENABLE:
         raise StateConflict(
             f"Proposal {proposal} is {proposal.get_status_display().lower()}: eligibility is "
             f"recorded for submitted proposals only.",

@@ -188,6 +188,10 @@ def test_eligibility_screen_before_cut_off_409(client, applicant, programme_offi
     response = client.post(f"/officer/proposals/{proposal.pk}/eligibility/", {"eligible": "true", "reason": "ok"})
     assert response.status_code == 409
     assert "Eligibility is recorded once the cut-off has passed" in text(response)
+    # Before the cut-off the page shows the checks and the date, and no decision form the service would refuse.
+    page = text(client.get(f"/officer/proposals/{proposal.pk}/eligibility/"))
+    assert "not passed yet: eligibility can be recorded once it has" in page
+    assert "Record eligibility</button>" not in page
 
 
 def test_eligibility_screen_refused_for_applicant(client, applicant):
