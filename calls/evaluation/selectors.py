@@ -637,3 +637,41 @@ def proposal_grant(*, proposal: Proposal):
     from grants.models import Grant
 
     return Grant.objects.filter(proposal_id=proposal.pk).first()
+
+
+@dataclass
+class OfficerWork:
+    recusals_to_replace: int  # experts who declared a conflict, not yet replaced
+    declarations_pending: int  # assignments whose expert has not declared yet
+    consensus_due: int  # proposals whose reviews are all in, without a consensus
+    to_confirm: list[CutOff]  # every proposal has its consensus; the decisions are not all recorded
+    to_publish: list[CutOff]  # every proposal decided, not published
+
+
+def officer_evaluation_work() -> OfficerWork:
+    """What waits for a programme officer in the evaluations, most urgent first, in three queries."""
+    open_assignments = Assignment.objects.filter(proposal__status__in=OPEN_WORK)
+    counts = open_assignments.aggregate(
+        recusals=Count("pk", filter=Q(declaration=Assignment.Declaration.CONFLICT, replacement__isnull=True)),
+        pending=Count("pk", filter=Q(declaration=Assignment.Declaration.PENDING)),
+    )
+    unfinished = Assignment.objects.filter(proposal_id=OuterRef("pk")).filter(
+        Q(declaration=Assignment.Declaration.PENDING)
+        | Q(declaration=Assignment.Declaration.NO_CONFLICT)
+        & (Q(review__isnull=True) | Q(review__status=Review.Status.DRAFT))
+    )
+    reviewed = Review.objects.filter(assignment__proposal_id=OuterRef("pk"), status=Review.Status.SUBMITTED)
+    consensus_due = (
+        Proposal.objects.filter(status__in=OPEN_WORK, consensus__isnull=True)
+        .filter(Exists(reviewed))
+        .exclude(Exists(unfinished))
+        .count()
+    )
+    cut_offs = [c for c in cut_offs_in_evaluation() if getattr(c, "publication", None) is None]
+    return OfficerWork(
+        recusals_to_replace=counts["recusals"],
+        declarations_pending=counts["pending"],
+        consensus_due=consensus_due,
+        to_confirm=[c for c in cut_offs if c.n_waiting and c.n_consensus == c.n_proposals],
+        to_publish=[c for c in cut_offs if not c.n_waiting and c.n_decided],
+    )

@@ -1,4 +1,5 @@
-"""Pages of the evaluation and selection. Registers the navigation entries and the evaluator's dashboard panel."""
+"""Pages of the evaluation and selection. Registers the navigation entries and the dashboard panels' evaluation
+work (the evaluator's assignments, the officer's to-do list)."""
 
 from django.urls import path
 
@@ -9,8 +10,12 @@ from eurohpc.views import DASHBOARD_CONTEXT
 
 register(NavEntry("My evaluations", "evaluation-assignments", perm="calls.evaluate"), before="audit-list")
 register(NavEntry("Evaluation", "evaluation-cut-offs", perm="calls.view_evaluation"), before="audit-list")
-if views.evaluator_dashboard_context not in DASHBOARD_CONTEXT[Role.EVALUATOR]:
-    DASHBOARD_CONTEXT[Role.EVALUATOR].append(views.evaluator_dashboard_context)
+for role, provider in (
+    (Role.EVALUATOR, views.evaluator_dashboard_context),
+    (Role.PROGRAMME_OFFICER, views.officer_dashboard_context),
+):
+    if provider not in DASHBOARD_CONTEXT[role]:
+        DASHBOARD_CONTEXT[role].append(provider)
 
 urlpatterns = [
     # evaluator

@@ -165,6 +165,11 @@ def evaluator_dashboard_context(request) -> dict:
 # --- programme officer ------------------------------------------------------------------------------------
 
 
+def officer_dashboard_context(request) -> dict:
+    """The officer's evaluation work on the dashboard, first on the panel."""
+    return {"evaluation_work": selectors.officer_evaluation_work()}
+
+
 @login_required
 @require_GET
 def cut_off_list(request):

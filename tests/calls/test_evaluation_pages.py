@@ -343,6 +343,46 @@ def test_summary_report_download_of_another_organisation_is_not_found(client, pu
     assert response.status_code == 404
 
 
+def test_officer_dashboard_lists_the_evaluation_work_first(
+    client, call, applicant, experts, programme_officer, freezer
+):
+    recusal, reviewed, evaluated = make_batch(
+        call=call, applicant=applicant, officer=programme_officer, freezer=freezer, count=3
+    )
+    first, *_others = assign_all(recusal, experts, programme_officer, declare=False)
+    assignment_declare(assignment=first, conflict=True, reason="Family tie.", actor=first.evaluator)
+    for assignment in assign_all(reviewed, experts, programme_officer):
+        submit_review(assignment, "4", "4", "4")
+    evaluate(evaluated, experts, programme_officer, "4", "4", "4")
+    _, html = _page(client, programme_officer, "/dashboard/")
+    waiting = html.index("Waiting for you")
+    assert waiting < html.index("Open calls")
+    assert "<strong>1</strong> recusal to replace" in html
+    assert "<strong>2</strong> declarations of interest pending" in html
+    assert "<strong>1</strong> consensus to write" in html
+    assert "Decisions to confirm" not in html  # two proposals still lack their consensus
+
+
+def test_officer_dashboard_query_count_does_not_grow_with_the_work(
+    client, call, applicant, experts, programme_officer, freezer
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def queries() -> int:
+        client.force_login(programme_officer)
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get("/dashboard/").status_code == 200
+        return len(captured)
+
+    batch = make_batch(call=call, applicant=applicant, officer=programme_officer, freezer=freezer, count=4)
+    assign_all(batch[0], experts, programme_officer, declare=False)
+    one = queries()
+    for proposal in batch[1:]:
+        assign_all(proposal, experts, programme_officer, declare=False)
+    assert queries() == one
+
+
 def test_navigation_shows_evaluation_entries_by_role(client, experts, programme_officer, applicant):
     _, html = _page(client, experts[0], "/dashboard/")
     assert 'href="/evaluation/"' in html and 'href="/officer/evaluation/"' not in html

@@ -153,7 +153,8 @@ def test_submit_refuses_machine_outside_eu(applicant):
     with pytest.raises(RuleViolation) as exc:
         proposal_submit(proposal=proposal, actor=applicant)
     assert refusal(exc)["machine_country"] == [
-        "The machine sits in an EU Member State (Article 9 of Regulation (EU) 2021/1173): Switzerland is not an EU Member State."
+        "The machine sits in an EU Member State (Article 9 of Regulation (EU) 2021/1173): Switzerland is not an EU "
+        "Member State."
     ]
 
 
@@ -180,7 +181,8 @@ def test_submit_refuses_upgrade_outside_one_to_three_years(applicant, freezer):
     with pytest.raises(RuleViolation) as exc:
         proposal_submit(proposal=proposal, actor=applicant)
     assert refusal(exc)["upgrade_window"] == [
-        "Upgrade asked 1–3 years after the machine's selection (Article 12a of Regulation (EU) 2021/1173): LUMI was selected on 14 Jun 2022; an "
+        "Upgrade asked 1–3 years after the machine's selection (Article 12a of Regulation (EU) 2021/1173): LUMI was "
+        "selected on 14 Jun 2022; an "
         "upgrade may be asked from 14 Jun 2023 to 14 Jun 2025, and this is 26 Nov 2026."
     ]
 

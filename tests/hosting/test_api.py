@@ -483,9 +483,7 @@ def test_large_usage_import_is_accepted_then_done(
 
 
 @pytest.mark.parametrize("rows", [1, 3])
-def test_usage_imports_list_query_count_is_constant(
-    hosting_operator, django_assert_num_queries, lumi, lumi_g, rows
-):
+def test_usage_imports_list_query_count_is_constant(hosting_operator, django_assert_num_queries, lumi, lumi_g, rows):
     import io
 
     from hosting.services import usage_import_create
