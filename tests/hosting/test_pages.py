@@ -465,6 +465,20 @@ def test_allocations_at_risk_agree_with_allocation_list_forecast(lumi, period, l
     assert found[0].forecast.runs_out_on == date(2026, 9, 9)
 
 
+def test_forecast_past_the_period_end_reads_lasts_the_period(lumi, period, lumi_g, programme_officer):
+    from django.template.loader import render_to_string
+
+    from hosting.selectors import allocation_list
+
+    at_risk, later, _used_up = allocations_of_amounts(lumi, period, lumi_g, ["60", "1000", "40"])
+    rows = allocation_list(user=programme_officer, as_of=date(2026, 9, 5), current_on=date(2026, 9, 5))
+    html = render_to_string("hosting/_allocation_table.html", {"allocations": [a for a in rows if a.pk == later.pk]})
+    assert '<span class="badge badge-ok">lasts the period</span>' in html
+    assert next(a for a in rows if a.pk == later.pk).forecast.runs_out_on > period.end  # never shown as a date
+    html = render_to_string("hosting/_allocation_table.html", {"allocations": [a for a in rows if a.pk == at_risk.pk]})
+    assert '<span class="badge badge-warn">09 Sep 2026</span>' in html
+
+
 @pytest.mark.parametrize("rows", [1, 4])
 def test_allocations_at_risk_query_count_is_constant(
     lumi, period, lumi_g, programme_officer, django_assert_num_queries, rows
