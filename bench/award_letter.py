@@ -81,6 +81,7 @@ def main() -> None:
     from django.utils import timezone
     from weasyprint import HTML
 
+    from eurohpc.pdf import PDF_OPTIONS
     from grants.models import AwardLetter
     from grants.pdf import award_letter_html, award_letter_pdf
     from grants.selectors import award_letter_for_render
@@ -104,11 +105,11 @@ def main() -> None:
 
             base_url = str(settings.BASE_DIR)
             award_letter_render(letter_id=letters[-1].pk)  # warm-up: fonts, template cache
-            HTML(string=html, base_url=base_url).write_pdf()
+            HTML(string=html, base_url=base_url).write_pdf(**PDF_OPTIONS)
             bare, render, service = [], [], []
             for i in range(REPEAT):  # interleaved, so that machine noise hits all alike
                 t0 = time.perf_counter()
-                HTML(string=html, base_url=base_url).write_pdf()
+                HTML(string=html, base_url=base_url).write_pdf(**PDF_OPTIONS)
                 bare.append(time.perf_counter() - t0)
                 t0 = time.perf_counter()
                 award_letter_pdf(award_letter_for_render(letter_id=letters[i].pk))

@@ -29,8 +29,13 @@ def weasyprint_html():
     return HTML
 
 
+# Letters and reports are tagged PDF/UA-1: headings, paragraphs and tables are read out in order by a screen
+# reader, in the language of the page's <html lang>, under the title of its <title>.
+PDF_OPTIONS = {"pdf_variant": "pdf/ua-1"}
+
+
 def html_to_pdf(html: str) -> bytes:
-    return weasyprint_html()(string=html, base_url=str(settings.BASE_DIR)).write_pdf()
+    return weasyprint_html()(string=html, base_url=str(settings.BASE_DIR)).write_pdf(**PDF_OPTIONS)
 
 
 def render_failure_reason(exc: Exception) -> str:

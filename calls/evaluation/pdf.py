@@ -1,11 +1,16 @@
 """The Evaluation Summary Report: HTML from templates/evaluation/summary_report.html, PDF by WeasyPrint."""
 
+from datetime import timedelta
+
 from django.template.loader import render_to_string
 from django.utils import timezone
 
 from calls.evaluation.scheme import scheme_from_data, tidy
-from calls.models import ConsortiumMember, SummaryReport
+from calls.models import Consensus, ConsortiumMember, SummaryReport
 from eurohpc.pdf import html_to_pdf
+
+# An applicant may ask for an evaluation review within this many days of the notification of the outcome.
+REVIEW_REQUEST_DAYS = 30
 
 
 def summary_report_context(*, report: SummaryReport) -> dict:
@@ -41,6 +46,9 @@ def summary_report_context(*, report: SummaryReport) -> dict:
         # The report is dated the day its decision was made known (publication, or a later promotion), not the
         # day a worker happened to render it.
         "issued_on": timezone.localdate(report.requested_at),
+        "review_deadline": timezone.localdate(report.requested_at) + timedelta(days=REVIEW_REQUEST_DAYS),
+        # The proposals ranked in the cut-off: every one with a consensus.
+        "ranked": Consensus.objects.filter(proposal__cut_off_id=proposal.cut_off_id).count(),
     }
 
 

@@ -753,19 +753,28 @@ def test_pdf_summary_report_renders_with_weasyprint(published_three):
     html = summary_report_html(report=report)
     assert "Selected for funding" in html
     assert "15 / 15" in html
-    assert summary_report_pdf(report=report).startswith(b"%PDF-")
+    pdf = summary_report_pdf(report=report)
+    assert pdf.startswith(b"%PDF-")
+    from tests.grants.test_letters import assert_tagged_for_accessibility
+
+    assert_tagged_for_accessibility(pdf, f"Evaluation Summary Report {report.proposal.reference}")
 
 
 def test_summary_report_is_dated_the_day_its_decision_was_published(published_three):
     from datetime import timedelta
 
-    from calls.evaluation.pdf import summary_report_context
+    from calls.evaluation.pdf import summary_report_context, summary_report_html
 
     report = SummaryReport.objects.select_related("proposal", "decision").get(proposal=published_three[0])
     # Rendered days later (a worker's backlog): the report still carries the publication day.
     SummaryReport.objects.filter(pk=report.pk).update(requested_at=report.requested_at - timedelta(days=3))
     report.refresh_from_db()
-    assert summary_report_context(report=report)["issued_on"] == timezone.localdate(report.requested_at)
+    context = summary_report_context(report=report)
+    assert context["issued_on"] == timezone.localdate(report.requested_at)
+    assert context["review_deadline"] == context["issued_on"] + timedelta(days=30)
+    html = summary_report_html(report=report)
+    assert f"Rank {report.decision.rank} of 3 in the ranking of the cut-off." in html
+    assert f"that is by {context['review_deadline']:%-d %B %Y}" in " ".join(html.split())
 
 
 def test_call_available_amount_is_bounded_by_the_funding_envelope(call, finance_officer):

@@ -49,6 +49,22 @@ def test_award_letter_pdf_contains_reference_amount_and_parties(signed):
     assert "50%" in text  # co-funding
 
 
+def assert_tagged_for_accessibility(data: bytes, title: str) -> None:
+    """A tagged PDF (PDF/UA-1): a structure tree, marked content, the language and the title."""
+    reader = PdfReader(io.BytesIO(data))
+    root = reader.trailer["/Root"]
+    assert "/StructTreeRoot" in root
+    assert bool(root["/MarkInfo"]["/Marked"])
+    assert root["/Lang"] == "en"
+    assert reader.metadata.title == title
+
+
+def test_award_letter_pdf_is_tagged_for_accessibility(signed):
+    letter = AwardLetter.objects.get(grant=signed)
+    with letter.file.open("rb") as handle:
+        assert_tagged_for_accessibility(handle.read(), f"Award letter {signed.reference}")
+
+
 def test_regenerating_keeps_the_old_version(signed, finance_officer, django_capture_on_commit_callbacks):
     first = AwardLetter.objects.get(grant=signed)
     with django_capture_on_commit_callbacks(execute=True):
