@@ -758,6 +758,11 @@ def test_pdf_summary_report_renders_with_weasyprint(published_three):
     from tests.grants.test_letters import assert_tagged_for_accessibility
 
     assert_tagged_for_accessibility(pdf, f"Evaluation Summary Report {report.proposal.reference}")
+    import io
+
+    from pypdf import PdfReader
+
+    assert len(PdfReader(io.BytesIO(pdf)).pages) == 1  # no page holding only the closing notes
 
 
 def test_summary_report_is_dated_the_day_its_decision_was_published(published_three):
