@@ -22,6 +22,38 @@ def test_public_call_list_shows_open_call_with_countdown(client):
     assert f'data-deadline="{timezone.localtime(next_cut_off).isoformat()}"' in page
 
 
+def test_applicant_dashboard_lists_drafts_with_their_deadline(client, applicant):
+    call = make_call()
+    draft = make_draft(call=call, applicant=applicant, acronym="DRAFTY", documents=False)
+    make_submitted(call=call, applicant=applicant, acronym="SENT")
+    client.force_login(applicant)
+    page = text(client.get("/dashboard/"))
+    deadline = timezone.localtime(call.cut_offs.order_by("closes_at").first().closes_at)
+    drafts = page[page.index("Drafts to submit") : page.index("Open calls")]
+    assert f'href="/proposals/{draft.pk}/"><strong>DRAFTY</strong></a> for {call.identifier}' in drafts
+    assert f"submit before {deadline:%d %b %Y %H:%M} " in drafts
+    assert "SENT" not in drafts and "SENT" in page
+
+
+def test_applicant_dashboard_query_count_does_not_grow_with_drafts(client, applicant):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    call = make_call()
+
+    def queries() -> int:
+        client.force_login(applicant)
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get("/dashboard/").status_code == 200
+        return len(captured)
+
+    make_draft(call=call, applicant=applicant, acronym="D0", documents=False)
+    one = queries()
+    for i in range(1, 4):
+        make_draft(call=call, applicant=applicant, acronym=f"D{i}", documents=False)
+    assert queries() == one
+
+
 def test_call_page_names_proposal_types_in_words(client):
     call = make_call()
     page = text(client.get(f"/calls/{call.identifier}/"))
