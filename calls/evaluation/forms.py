@@ -5,7 +5,7 @@ from django.template.loader import render_to_string
 from django.utils.safestring import mark_safe
 
 from calls.evaluation.scheme import Scheme, number
-from calls.evaluation.selectors import evaluators
+from calls.evaluation.selectors import ASSIGNMENT_STATES, evaluators
 from calls.models import Decision, Proposal
 from eurohpc import limits
 from eurohpc.dates import plausible_year
@@ -135,3 +135,17 @@ class DecisionForm(forms.Form):
 
 class ReasonForm(forms.Form):
     reason = forms.CharField(required=False, max_length=limits.REASON, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class AssignmentFilterForm(forms.Form):
+    """My evaluations: one call, one state."""
+
+    call = forms.TypedChoiceField(label="Call", required=False, coerce=int, empty_value=None)
+    state = forms.ChoiceField(label="State", required=False)
+
+    def __init__(self, *args, calls: list[tuple[int, str]], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["call"].choices = [("", "Every call"), *calls]
+        self.fields["state"].choices = [("", "Every state")] + [
+            (code, label) for code, (label, _condition) in ASSIGNMENT_STATES.items()
+        ]

@@ -516,9 +516,40 @@ def assignment_list() -> QuerySet[Assignment]:
     )
 
 
-def evaluator_assignments(*, user: User) -> QuerySet[Assignment]:
-    """An evaluator's own assignments: open work first (by deadline), then the finished ones."""
-    return assignment_list().filter(evaluator=user).order_by("proposal__status", "deadline", "id")
+# The states an evaluator filters their assignments by (My evaluations).
+ASSIGNMENT_STATES = {
+    "open": ("Open work", Q(proposal__status__in=OPEN_WORK)),
+    "to_declare": ("To declare", Q(proposal__status__in=OPEN_WORK, declaration=Assignment.Declaration.PENDING)),
+    "to_score": (
+        "To score",
+        Q(proposal__status__in=OPEN_WORK, declaration=Assignment.Declaration.NO_CONFLICT)
+        & (Q(review__isnull=True) | Q(review__status=Review.Status.DRAFT)),
+    ),
+    "submitted": ("Review submitted", Q(review__status=Review.Status.SUBMITTED)),
+    "recused": ("Recused (conflict declared)", Q(declaration=Assignment.Declaration.CONFLICT)),
+    "finished": ("Evaluation finished", ~Q(proposal__status__in=OPEN_WORK)),
+}
+
+
+def evaluator_assignments(*, user: User, call_id: int | None = None, state: str | None = None) -> QuerySet[Assignment]:
+    """An evaluator's own assignments: open work first (by deadline), then the finished ones; optionally of one
+    call and in one of ASSIGNMENT_STATES."""
+    assignments = assignment_list().filter(evaluator=user)
+    if call_id is not None:
+        assignments = assignments.filter(proposal__call_id=call_id)
+    if state in ASSIGNMENT_STATES:
+        assignments = assignments.filter(ASSIGNMENT_STATES[state][1])
+    return assignments.order_by("proposal__status", "deadline", "id")
+
+
+def evaluator_calls(*, user: User) -> list[tuple[int, str]]:
+    """The calls of an evaluator's assignments, for the filter (one query)."""
+    return list(
+        Call.objects.filter(proposals__assignments__evaluator=user)
+        .distinct()
+        .order_by("identifier")
+        .values_list("pk", "identifier")
+    )
 
 
 def evaluator_summary(*, user: User) -> dict:

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from calls.evaluation import selectors, services
 from calls.evaluation.forms import (
     AssignForm,
+    AssignmentFilterForm,
     AutoAssignForm,
     ConflictDeclarationForm,
     DecisionForm,
@@ -44,8 +45,16 @@ ONLY_OFFICERS = "Only programme officers manage the evaluation."
 @require_GET
 def evaluator_assignments(request):
     _require(request, "calls.evaluate", message="Only evaluators have evaluation assignments.")
-    page = Paginator(selectors.evaluator_assignments(user=request.user), PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "evaluation/my_assignments.html", {"page": page, "now": timezone.now()})
+    form = AssignmentFilterForm(request.GET, calls=selectors.evaluator_calls(user=request.user))
+    chosen = form.cleaned_data if form.is_valid() else {}
+    assignments = selectors.evaluator_assignments(
+        user=request.user, call_id=chosen.get("call"), state=chosen.get("state") or None
+    )
+    page = Paginator(assignments, PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {"page": page, "now": timezone.now(), "form": form, "query": query.urlencode()}
+    return render(request, "evaluation/my_assignments.html", context, status=200 if form.is_valid() else 400)
 
 
 def _own_assignment(request, pk: int) -> Assignment:

@@ -49,11 +49,31 @@ def test_evaluator_assignments_page_query_count_is_constant(
     for p in make_batch(call=call, applicant=applicant, officer=programme_officer, freezer=freezer, count=rows):
         assignment_create(proposal=p, evaluator=experts[0], actor=programme_officer)
     client.force_login(experts[0])
-    # session, user, roles, count, Django's model permissions (user, groups: for the navigation), page of
-    # assignments, consortium members
-    with django_assert_num_queries(8):
+    # session, user, roles, the calls of the filter, count, Django's model permissions (user, groups: for the
+    # navigation), page of assignments, consortium members
+    with django_assert_num_queries(9):
         response = client.get("/evaluation/")
     assert response.content.decode().count("Declare conflict of interest") == rows
+
+
+def test_evaluator_filters_assignments_by_state_and_call(client, call, applicant, programme_officer, freezer, experts):
+    declared, pending = make_batch(call=call, applicant=applicant, officer=programme_officer, freezer=freezer, count=2)
+    first = assignment_create(proposal=declared, evaluator=experts[0], actor=programme_officer)
+    assignment_declare(assignment=first, conflict=False, actor=experts[0])
+    assignment_create(proposal=pending, evaluator=experts[0], actor=programme_officer)
+
+    def listed(**params) -> set[str]:
+        _, html = _page(client, experts[0], "/evaluation/?" + "&".join(f"{k}={v}" for k, v in params.items()))
+        return {p.acronym for p in (declared, pending) if f"{p.reference} {p.acronym}</a>" in html}
+
+    assert listed() == {declared.acronym, pending.acronym}
+    assert listed(state="to_declare") == {pending.acronym}
+    assert listed(state="to_score") == {declared.acronym}
+    assert listed(state="finished") == set()
+    assert listed(call=call.pk, state="open") == {declared.acronym, pending.acronym}
+    response, html = _page(client, experts[0], "/evaluation/?state=nonsense")
+    assert response.status_code == 400
+    assert "Select a valid choice. nonsense is not one of the available choices." in html
 
 
 def test_assignment_page_shows_only_the_declaration_before_it(client, proposal, experts, programme_officer):
