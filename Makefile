@@ -56,7 +56,7 @@ check: lint
 	$(PY) manage.py makemigrations --check --dry-run
 	DJANGO_SETTINGS_MODULE=eurohpc.settings.production \
 	  SECRET_KEY="check-only-$$(head -c 48 /dev/urandom | base64 | tr -d '/+=\n')" \
-	  ALLOWED_HOSTS=aif-grants.example.eu DATABASE_URL="$${DATABASE_URL:-sqlite:///$(CURDIR)/db.sqlite3}" \
+	  ALLOWED_HOSTS=aif-grants.example.eu GRANTS_PUBLIC_BASE_URL=https://aif-grants.example.eu DATABASE_URL="$${DATABASE_URL:-sqlite:///$(CURDIR)/db.sqlite3}" \
 	  $(PY) manage.py check --deploy --fail-level WARNING
 	$(PY) manage.py spectacular --validate --fail-on-warn --file /dev/null
 

@@ -239,7 +239,8 @@ LOGGING = {
 # and the address printed on award letters for their verification.
 GRANTS_MUTUAL_INSURANCE_RATE = env.str("GRANTS_MUTUAL_INSURANCE_RATE", default="0.05")
 GRANTS_PREFINANCING_RATE = env.str("GRANTS_PREFINANCING_RATE", default="0.40")
-GRANTS_PUBLIC_BASE_URL = env.str("GRANTS_PUBLIC_BASE_URL", default="")
+# The public address of this service (letters print it in full, with a QR code); the demo serves on loopback.
+GRANTS_PUBLIC_BASE_URL = env.str("GRANTS_PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
 
 # Demo users may be created only where this is true (never in production).
 DEMO_USERS_ALLOWED = True

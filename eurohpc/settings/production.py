@@ -4,7 +4,8 @@ import os
 
 from django.core.exceptions import ImproperlyConfigured
 
-for _name in ("SECRET_KEY", "DATABASE_URL"):
+# GRANTS_PUBLIC_BASE_URL: award letters print the service's public address; the demo's loopback would mislead.
+for _name in ("SECRET_KEY", "DATABASE_URL", "GRANTS_PUBLIC_BASE_URL"):
     if not os.environ.get(_name):
         raise ImproperlyConfigured(f"Production settings need the environment variable {_name}; it is not set.")
 

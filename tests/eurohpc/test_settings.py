@@ -11,6 +11,7 @@ PRODUCTION_ENV = {
     "SECRET_KEY": "t3st-only-9fK2mQ8vLr5ZpXw7Nc4Hs6Jd1Gb0Ye2Ua8Ri3To5Wq7Ez9Mx",
     "DATABASE_URL": "sqlite:////tmp/aif-check.sqlite3",
     "ALLOWED_HOSTS": "aif-grants.example.eu",
+    "GRANTS_PUBLIC_BASE_URL": "https://aif-grants.example.eu",
 }
 
 
@@ -22,7 +23,7 @@ def run_manage(*args: str, env: dict) -> subprocess.CompletedProcess:
     )  # fmt: skip
 
 
-@pytest.mark.parametrize("missing", ["SECRET_KEY", "DATABASE_URL", "ALLOWED_HOSTS"])
+@pytest.mark.parametrize("missing", ["SECRET_KEY", "DATABASE_URL", "ALLOWED_HOSTS", "GRANTS_PUBLIC_BASE_URL"])
 def test_production_settings_refuse_to_start_without_variable(missing):
     env = {k: v for k, v in PRODUCTION_ENV.items() if k != missing}
     result = run_manage("check", env=env)

@@ -49,6 +49,18 @@ def test_award_letter_pdf_contains_reference_amount_and_parties(signed):
     assert "50%" in text  # co-funding
 
 
+def test_award_letter_prints_the_absolute_verification_address_with_a_qr_code_and_the_redress(signed, settings):
+    from grants.pdf import award_letter_html
+
+    settings.GRANTS_PUBLIC_BASE_URL = "https://aif-grants.example.eu/"
+    letter = AwardLetter.objects.get(grant=signed)
+    html = award_letter_html(letter)
+    assert "upload this PDF file at <strong>https://aif-grants.example.eu/verify/</strong>" in html
+    assert '<svg width="' in html and '<title>https://aif-grants.example.eu/verify/</title><path' in html
+    assert "before the General Court of the European Union within two months" in html
+    assert html.count('font-family: "DejaVu Sans", sans-serif') == 3  # the body and both margin boxes
+
+
 def assert_tagged_for_accessibility(data: bytes, title: str) -> None:
     """A tagged PDF (PDF/UA-1): a structure tree, marked content, the language and the title."""
     reader = PdfReader(io.BytesIO(data))
