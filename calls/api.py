@@ -3,7 +3,7 @@
 from django.http import FileResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import generics, serializers, status
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import AllowAny
@@ -11,6 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from calls import services
+from calls.actions import PROPOSAL_ACTIONS, proposal_actions
 from calls.checks import proposal_checks
 from calls.models import BudgetLine, Call, ConsortiumMember, CutOff, Document, Proposal
 from calls.selectors import (
@@ -142,6 +143,10 @@ class ProposalSerializer(serializers.ModelSerializer):
     consortium_members = ConsortiumMemberSerializer(many=True, read_only=True)
     documents = DocumentSerializer(many=True, read_only=True)
     cut_off = CutOffSerializer(read_only=True, allow_null=True)
+    actions = serializers.SerializerMethodField(
+        help_text="what the requesting user may do with the proposal now (a submission is still checked against "
+        "every rule of the call)"
+    )
 
     class Meta:
         model = Proposal
@@ -170,8 +175,14 @@ class ProposalSerializer(serializers.ModelSerializer):
             "documents",
             "created_at",
             "updated_at",
+            "actions",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(serializers.ListField(child=serializers.ChoiceField(choices=PROPOSAL_ACTIONS)))
+    def get_actions(self, proposal) -> list[str]:
+        request = self.context.get("request")
+        return proposal_actions(proposal=proposal, user=request.user) if request is not None else []
 
 
 class ProposalListSerializer(serializers.ModelSerializer):
@@ -314,6 +325,11 @@ def get_proposal(request, pk: int) -> Proposal:
     return proposal_for(user=request.user, pk=pk)
 
 
+def proposal_response(request, pk: int, status: int = 200) -> Response:
+    """The proposal as its reader may see it, with the actions open to them."""
+    return Response(ProposalSerializer(get_proposal(request, pk), context={"request": request}).data, status=status)
+
+
 @extend_schema(
     parameters=[
         OpenApiParameter("call", int),
@@ -370,13 +386,13 @@ class ProposalListApi(generics.ListCreateAPIView):
             budget_lines=_lines(lines) if lines is not None else None,
             **values,
         )
-        return Response(ProposalSerializer(get_proposal(request, proposal.pk)).data, status=201)
+        return proposal_response(request, proposal.pk, status=201)
 
 
 class ProposalDetailApi(APIView):
     @extend_schema(responses={200: ProposalSerializer, **ERRORS})
     def get(self, request, pk: int):
-        return Response(ProposalSerializer(get_proposal(request, pk)).data)
+        return proposal_response(request, pk)
 
     @extend_schema(request=ProposalPatchInput, responses={200: ProposalSerializer, **ERRORS})
     def patch(self, request, pk: int):
@@ -394,7 +410,7 @@ class ProposalDetailApi(APIView):
         services.proposal_change(
             proposal=proposal, actor=request.user, budget_lines=_lines(lines) if lines is not None else None, **values
         )
-        return Response(ProposalSerializer(get_proposal(request, pk)).data)
+        return proposal_response(request, pk)
 
 
 class ProposalDocumentsApi(APIView):
@@ -497,7 +513,7 @@ class _ProposalActionApi(APIView):
         proposal = get_proposal(request, pk)
         check(request.user, self.perm, proposal, self.denial)
         result = self.service(proposal=proposal, actor=request.user)
-        return Response(ProposalSerializer(get_proposal(request, result.pk)).data, status=self.status_code)
+        return proposal_response(request, result.pk, status=self.status_code)
 
 
 @extend_schema(request=None, responses={200: ProposalSerializer, **ERRORS})
@@ -530,7 +546,7 @@ class ProposalEligibilityApi(APIView):
         data = EligibilityInput(data=request.data)
         data.is_valid(raise_exception=True)
         services.proposal_record_eligibility(proposal=proposal, actor=request.user, **data.validated_data)
-        return Response(ProposalSerializer(get_proposal(request, pk)).data)
+        return proposal_response(request, pk)
 
 
 class ProposalChecksApi(APIView):

@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from calls import services
+from calls.actions import PROPOSAL_ACTIONS, proposal_actions
 from calls.api import document_response
 from calls.checks import proposal_checks
 from calls.forms import (
@@ -106,19 +107,15 @@ def proposal_new(request):
 
 def _detail_context(request, proposal: Proposal) -> dict:
     lines = list(proposal.budget_lines.all())
+    actions = proposal_actions(proposal=proposal, user=request.user)
     return {
         "proposal": proposal,
         "lines": lines,
         "totals": budget_totals(lines),
         "checks": proposal_checks(proposal),
         "timeline": proposal_timeline(proposal=proposal),
-        "can_change": proposal.is_draft and request.user.has_perm("calls.change_proposal", proposal),
-        "can_submit": proposal.is_draft and request.user.has_perm("calls.submit_proposal", proposal),
-        "can_withdraw": proposal.status == Proposal.Status.SUBMITTED
-        and proposal.cut_off.closes_at > timezone.now()
-        and request.user.has_perm("calls.withdraw_proposal", proposal),
-        "can_copy": proposal.status == Proposal.Status.WITHDRAWN
-        and request.user.has_perm("calls.change_proposal", proposal),
+        **{f"can_{name}": name in actions for name in PROPOSAL_ACTIONS},
+        # The screen (its automatic checks) opens to the officer once submitted; its form once it can be recorded.
         "can_screen": request.user.has_perm("calls.record_eligibility", proposal) and proposal.cut_off_id is not None,
         "now": timezone.now(),
     }

@@ -357,5 +357,8 @@ def test_proposal_detail_query_count_is_constant(applicant, django_assert_num_qu
     for _ in range(documents):
         document_upload(proposal=proposal, kind="other", uploaded_file=pdf_upload(), actor=applicant)
     client = api_for(applicant)
-    with django_assert_num_queries(5):
-        client.get(f"/api/v1/proposals/{proposal.pk}/")
+    # the proposal with its call and cut-off, budget lines, members, documents, roles; whether a cut-off lies
+    # ahead (the submit action)
+    with django_assert_num_queries(6):
+        response = client.get(f"/api/v1/proposals/{proposal.pk}/")
+    assert response.json()["actions"] == ["edit", "submit"]

@@ -415,3 +415,26 @@ def test_consortium_member_twice_refused(applicant):
     consortium_member_add(proposal=proposal, organisation=partner, role="partner", actor=applicant)
     with pytest.raises(StateConflict, match="GRNET is already a consortium member."):
         consortium_member_add(proposal=proposal, organisation=partner, role="partner", actor=applicant)
+
+
+def test_a_draft_after_the_last_cut_off_offers_no_submission_and_the_service_refuses_it(client, applicant, freezer):
+    from calls.actions import proposal_actions
+
+    call = make_call()
+    draft = make_draft(call=call, applicant=applicant)
+    assert proposal_actions(proposal=draft, user=applicant) == ["edit", "submit"]
+    freezer(call.cut_offs.order_by("-closes_at").first().closes_at + timedelta(minutes=1))
+    assert proposal_actions(proposal=draft, user=applicant) == ["edit"]
+    client.force_login(applicant)
+    assert f"/proposals/{draft.pk}/submit/" not in client.get(f"/proposals/{draft.pk}/").content.decode()
+    with pytest.raises(StateConflict, match=r"submissions are no longer accepted\.$"):
+        proposal_submit(proposal=draft, actor=applicant)
+
+
+def test_a_submitted_proposal_offers_withdrawal_only_until_its_cut_off(applicant, freezer):
+    from calls.actions import proposal_actions
+
+    proposal = make_submitted(call=make_call(), applicant=applicant)
+    assert proposal_actions(proposal=proposal, user=applicant) == ["withdraw"]
+    freezer(proposal.cut_off.closes_at)
+    assert proposal_actions(proposal=proposal, user=applicant) == []
