@@ -30,14 +30,21 @@ class Bar:
     committed_width: float
     paid_width: float
     over: bool
+    value: str  # printed beside the bar: "EUR 747.3M of 800.0M committed"
+    value_x: float
 
 
-def envelope_bars(positions, *, width: int = 600, row: int = 34) -> dict:
-    """One row per envelope: its amount, net commitments and payments, on one scale."""
+# The bar chart is drawn at about the width it is shown (a half-width panel), so that its text stays readable.
+BAR_LABEL_WIDTH, BAR_VALUE_WIDTH = 110, 230
+
+
+def envelope_bars(positions, *, width: int = 260, row: int = 34) -> dict:
+    """One row per envelope: its amount, net commitments and payments, on one scale, with the figures beside."""
     maximum = max((p.amount for p in positions), default=ZERO)
     bars = []
     for i, p in enumerate(positions):
         y = 8 + i * row
+        amount_width = _scale(p.amount, maximum, width)
         bars.append(
             Bar(
                 code=p.envelope.code,
@@ -48,21 +55,29 @@ def envelope_bars(positions, *, width: int = 600, row: int = 34) -> dict:
                 y=y,
                 label_y=y + 14,
                 paid_y=y + 6,
-                amount_width=_scale(p.amount, maximum, width),
+                amount_width=amount_width,
                 committed_width=_scale(p.net_committed, maximum, width),
                 paid_width=_scale(p.paid, maximum, width),
                 over=p.available < 0,
+                value=f"{_short_eur(p.net_committed)} of {_short_eur(p.amount)} committed",
+                value_x=BAR_LABEL_WIDTH + amount_width + 6,
             )
         )
-    return {"bars": bars, "width": width + 170, "height": 16 + len(bars) * row, "plot_x": 160}
+    return {
+        "bars": bars,
+        "width": BAR_LABEL_WIDTH + width + BAR_VALUE_WIDTH,
+        "height": 16 + len(bars) * row,
+        "plot_x": BAR_LABEL_WIDTH,
+    }
 
 
 def time_series(points, *, ceiling: Decimal | None = None, width: int = 640, height: int = 220) -> dict | None:
     """Two polylines (cumulative net commitments and payments per month) under the envelope ceiling."""
     if not points:
         return None
-    left, top, bottom = 60, 12, 30
-    plot_w, plot_h = width - left - 12, height - top - bottom
+    # The right margin holds half of the last month's label, which is centred on the last point.
+    left, top, bottom, right = 60, 12, 30, 36
+    plot_w, plot_h = width - left - right, height - top - bottom
     maximum = max([ceiling or ZERO, *(p.committed for p in points), *(p.paid for p in points)])
     if maximum <= 0:
         maximum = Decimal(1)
@@ -111,3 +126,12 @@ def _short(value: Decimal) -> str:
     if value >= 1_000:
         return f"{value / 1_000:.0f}k"
     return f"{value:.0f}"
+
+
+def _short_eur(value: Decimal) -> str:
+    """EUR 747.3M: a figure to read at a glance beside a bar (the table holds the cents)."""
+    if abs(value) >= 1_000_000:
+        return f"EUR {value / 1_000_000:,.1f}M"
+    if abs(value) >= 1_000:
+        return f"EUR {value / 1_000:,.1f}k"
+    return f"EUR {value:,.2f}"

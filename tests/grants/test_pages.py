@@ -39,6 +39,25 @@ def test_finance_dashboard_shows_positions_and_charts(client, tree, grant, finan
     assert_csp_safe(response.content.decode())
 
 
+def test_finance_dashboard_shows_the_envelope_tree_and_bar_figures(client, tree, finance_officer):
+    from grants.charts import envelope_bars
+    from grants.selectors import envelope_positions
+
+    client.force_login(finance_officer)
+    body = client.get("/finance/").content.decode()
+    assert (
+        '<th scope="row" class="grants-depth-1"><span class="grants-branch" aria-hidden="true">└ </span>AIF-2024'
+        in body
+    )
+    bars = envelope_bars(envelope_positions())
+    assert [b.value for b in bars["bars"]] == [
+        "EUR 0.00 of EUR 800.0M committed",
+        "EUR 0.00 of EUR 400.0M committed",
+    ]
+    # the longest figure fits in the chart: its right margin holds 34 characters at 11 px (6.5 px each)
+    assert all(b.value_x + len(b.value) * 6.5 <= bars["width"] for b in bars["bars"])
+
+
 def test_finance_dashboard_as_of(client, tree, grant, finance_officer):
     commitment_create(grant=grant, envelope=tree[1], amount=Decimal("5.00"), actor=finance_officer)
     client.force_login(finance_officer)
