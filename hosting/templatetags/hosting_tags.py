@@ -30,10 +30,16 @@ def unit_label(value: str) -> str:
     return UNIT_LABELS.get(value, value)
 
 
+SMALLEST_BAR = Decimal(2)
+
+
 @register.filter
 def bar(value) -> str:
-    """A percentage clamped to 0..100, as an SVG width ("42.5")."""
+    """A percentage clamped to 0..100, as a bar's length ("42.5"). Any use above nothing is drawn at 2% at least,
+    so a small use shows as a sliver rather than an empty bar; the figure beside the bar stays exact."""
     if value in (None, ""):
         return "0"
     number = min(max(Decimal(value), Decimal(0)), Decimal(100))
+    if 0 < number < SMALLEST_BAR:
+        number = SMALLEST_BAR
     return f"{number.quantize(Decimal('0.1'))}"

@@ -543,3 +543,14 @@ def test_partition_refused_when_slurm_partition_already_feeds_another(client_off
     assert response.status_code == 409
     assert ("The Slurm partition &#x27;small-g&#x27; is already charged to LUMI LUMI-G: a Slurm partition feeds "
             "one partition only.") in response.content.decode()  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("used_percent", "drawn"),
+    [(None, "0"), (Decimal("0"), "0.0"), (Decimal("0.3"), "2.0"), (Decimal("2"), "2.0"), (Decimal("42.26"), "42.3"),
+     (Decimal("140"), "100.0")],
+)  # fmt: skip
+def test_use_bars_show_a_small_use_as_a_sliver(used_percent, drawn):
+    from hosting.templatetags.hosting_tags import bar
+
+    assert bar(used_percent) == drawn
