@@ -56,7 +56,7 @@ def test_award_letter_prints_the_absolute_verification_address_with_a_qr_code_an
     letter = AwardLetter.objects.get(grant=signed)
     html = award_letter_html(letter)
     assert "upload this PDF file at <strong>https://aif-grants.example.eu/verify/</strong>" in html
-    assert '<svg width="' in html and '<title>https://aif-grants.example.eu/verify/</title><path' in html
+    assert '<svg width="' in html and "<title>https://aif-grants.example.eu/verify/</title><path" in html
     assert "before the General Court of the European Union within two months" in html
     assert html.count('font-family: "DejaVu Sans", sans-serif') == 3  # the body and both margin boxes
 
