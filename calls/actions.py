@@ -7,20 +7,11 @@ a submission is still checked against every rule of the call when it is sent (th
 
 from django.utils import timezone
 
-from calls.models import Call, CutOff, Proposal
-from calls.services import eligibility_recordable
+from calls.models import Call, Proposal
+from calls.services import call_takes_submissions, eligibility_recordable
 
 # In the order the page shows them.
 PROPOSAL_ACTIONS = ("edit", "submit", "withdraw", "copy", "record_eligibility")
-
-
-def _takes_submissions(call: Call, now) -> bool:
-    """proposal_submit: the call is open and a cut-off lies ahead."""
-    return (
-        call.status == Call.Status.OPEN
-        and call.opens_at <= now
-        and CutOff.objects.filter(call_id=call.pk, closes_at__gt=now).exists()
-    )
 
 
 def proposal_actions(*, proposal: Proposal, user) -> list[str]:
@@ -31,7 +22,7 @@ def proposal_actions(*, proposal: Proposal, user) -> list[str]:
         "submit": lambda: (
             status == Proposal.Status.DRAFT
             and user.has_perm("calls.submit_proposal", proposal)
-            and _takes_submissions(call, now)
+            and call_takes_submissions(call)
         ),
         # proposal_withdraw: a submitted proposal, until its cut-off
         "withdraw": lambda: (

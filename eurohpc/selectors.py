@@ -1,9 +1,9 @@
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 
 from django.db.models import Prefetch, QuerySet
-from django.utils import timezone
 
 from eurohpc.audit import ChainReport, verify_chain
+from eurohpc.dates import start_of_day
 from eurohpc.models import AuditChainCheck, AuditEvent, User, UserRole
 
 
@@ -47,14 +47,10 @@ def audit_events(
     if verb:
         events = events.filter(verb=verb)
     if since is not None:
-        events = events.filter(created_at__gte=_start_of_day(since))
+        events = events.filter(created_at__gte=start_of_day(since))
     if until is not None:
-        events = events.filter(created_at__lt=_start_of_day(until + timedelta(days=1)))
+        events = events.filter(created_at__lt=start_of_day(until + timedelta(days=1)))
     return events.order_by("-seq")
-
-
-def _start_of_day(day: date) -> datetime:
-    return timezone.make_aware(datetime.combine(day, time.min))
 
 
 def audit_chain_last_check() -> AuditChainCheck | None:

@@ -42,9 +42,10 @@ def grant_actions(*, grant: Grant, user, totals: Totals) -> list[str]:
     ]
 
 
-def ledger_entry_reversible(*, entry: LedgerEntry, grant: Grant, totals: Totals, reversed_ids: set[int]) -> bool:
-    """ledger_entry_reverse would accept reversing `entry` now (the permission is asked once per page)."""
-    if entry.reverses_id is not None or entry.pk in reversed_ids:
+def ledger_entry_reversible(*, entry: LedgerEntry, grant: Grant, totals: Totals) -> bool:
+    """ledger_entry_reverse would accept reversing `entry` now (the permission is asked once per page). `entry`
+    comes from `grant_ledger`, which counts its reversals."""
+    if entry.reverses_id is not None or entry.reversal_count:
         return False
     if grant.status in (Grant.Status.CLOSED, Grant.Status.TERMINATED):
         return False

@@ -32,6 +32,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, TruncMonth
 from django.utils import timezone
 
+from eurohpc.dates import start_of_day
 from grants.models import PAYMENT_KINDS, AwardLetter, CallFunding, Envelope, EnvelopeAmount, Grant, LedgerEntry
 
 ZERO = Decimal("0.00")
@@ -65,7 +66,7 @@ LEDGER_TOTALS = {
 
 def end_of_day(as_of: date) -> datetime:
     """The first instant after `as_of` in the JU's time zone (Europe/Luxembourg)."""
-    return timezone.make_aware(datetime.combine(as_of + timedelta(days=1), time.min))
+    return start_of_day(as_of + timedelta(days=1))
 
 
 @dataclass

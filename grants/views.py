@@ -59,18 +59,17 @@ PAGE_SIZE = 25
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
-class _RefusedAsOf(Exception):
-    def __init__(self, form: AsOfForm):
-        self.form = form
-        self.message = f"Position as of: {form.errors['as_of'][0]}"
-
-
-def _as_of(request) -> date | None:
-    """The day of a position the page or export shows (None: now); a date that is not one refuses the request."""
+def _as_of(request) -> tuple[date | None, AsOfForm]:
+    """The day of a position the page or export shows (None: now), and the form that read it: a date that is not
+    one leaves its error on the form and the request is refused."""
     form = AsOfForm(request.GET)
-    if not form.is_valid():
-        raise _RefusedAsOf(form)
-    return form.cleaned_data.get("as_of")
+    return (form.cleaned_data.get("as_of") if form.is_valid() else None), form
+
+
+def _refused_as_of_response(form: AsOfForm) -> HttpResponse:
+    return HttpResponse(
+        f"Position as of: {form.errors['as_of'][0]}", status=400, content_type="text/plain; charset=utf-8"
+    )
 
 
 # --- finance dashboard and envelopes ----------------------------------------------------------------
@@ -87,10 +86,6 @@ def _dashboard_context(request, *, as_of: date | None) -> dict:
         "as_of": as_of,
         "as_of_form": AsOfForm(initial={"as_of": as_of}),
     }
-
-
-def _refused_as_of_response(refused: _RefusedAsOf) -> HttpResponse:
-    return HttpResponse(refused.message, status=400, content_type="text/plain; charset=utf-8")
 
 
 def dashboard_panel(request) -> dict:
@@ -113,12 +108,11 @@ def dashboard_panel(request) -> dict:
 @require_GET
 def finance_dashboard(request):
     _require(request, "grants.view_budget", message="Only officers and administrators can read the budget.")
-    try:
-        context = _dashboard_context(request, as_of=_as_of(request))
-        status = 200
-    except _RefusedAsOf as refused:
-        context = {**_dashboard_context(request, as_of=None), "as_of_form": refused.form}
-        status = 400
+    as_of, as_of_form = _as_of(request)
+    context = _dashboard_context(request, as_of=as_of)
+    status = 400 if as_of_form.errors else 200
+    if as_of_form.errors:
+        context["as_of_form"] = as_of_form  # the typed date stays in the field, with the rule it breaks
     if request.user.has_perm("grants.manage_envelopes"):
         context["envelope_form"] = EnvelopeForm()
         calls = list(Call.objects.order_by("identifier"))
@@ -233,9 +227,8 @@ def _grant_page_context(request, grant: Grant, **forms) -> dict:
             if entry.kind != LedgerEntry.Kind.FINAL:
                 totals.prefinancing_interim += signed
         totals.withheld += -entry.withheld if entry.reverses_id else entry.withheld
-    reversed_ids = {entry.reverses_id for entry in ledger if entry.reverses_id}
     for entry in ledger:
-        entry.reversible = ledger_entry_reversible(entry=entry, grant=grant, totals=totals, reversed_ids=reversed_ids)
+        entry.reversible = ledger_entry_reversible(entry=entry, grant=grant, totals=totals)
     letters = list(grant.award_letters.all())
     user = request.user
     context = {
@@ -504,10 +497,9 @@ def _export_name(stem: str, as_of, ext: str) -> str:
 @require_GET
 def ledger_export(request, fmt: str):
     _require(request, "grants.export", message="Only officers and administrators export the budget.")
-    try:
-        as_of = _as_of(request)
-    except _RefusedAsOf as refused:
-        return _refused_as_of_response(refused)
+    as_of, as_of_form = _as_of(request)
+    if as_of_form.errors:
+        return _refused_as_of_response(as_of_form)
     if fmt == "csv":
         return _csv_response(_export_name("ledger", as_of, "csv"), LEDGER_HEADER, _ledger_rows(as_of))
     return _xlsx_response(_export_name("ledger", as_of, "xlsx"), "Ledger", LEDGER_HEADER, _ledger_rows(as_of))
@@ -517,10 +509,9 @@ def ledger_export(request, fmt: str):
 @require_GET
 def positions_export(request, fmt: str):
     _require(request, "grants.export", message="Only officers and administrators export the budget.")
-    try:
-        as_of = _as_of(request)
-    except _RefusedAsOf as refused:
-        return _refused_as_of_response(refused)
+    as_of, as_of_form = _as_of(request)
+    if as_of_form.errors:
+        return _refused_as_of_response(as_of_form)
     rows = list(_position_rows(as_of))
     if fmt == "csv":
         return _csv_response(_export_name("envelope-positions", as_of, "csv"), POSITION_HEADER, rows)

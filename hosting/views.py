@@ -81,18 +81,17 @@ def _machine_context(request, machine: Machine, **extra) -> dict:
         else []
     )
     agreements = list(machine.agreements.order_by("-effective_from"))
-    context_partitions = list(machine.partitions.order_by("name"))
     context = {
         "machine": machine,
-        "partitions": context_partitions,
+        "partitions": list(machine.partitions.order_by("name")),
         "agreements": agreements,
         "agreement": next((a for a in agreements if a.effective_from <= today), None),
         "blocks": blocks,
         "selected": selected,
         "allocations": allocations,
         "can_manage": request.user.has_perm("hosting.manage_machine", machine),
-        # The upload is offered only where the service takes a file (a machine with partitions).
-        "can_import": request.user.has_perm("hosting.import_usage", machine) and bool(context_partitions),
+        # The upload is offered only where the service takes a file.
+        "can_import": request.user.has_perm("hosting.import_usage", machine) and not services.usage_refusal(machine),
         "agreement_form": HostingAgreementForm(machine=machine),
         "period_form": PeriodForm(),
         "partition_form": PartitionForm(),

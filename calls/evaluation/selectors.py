@@ -516,18 +516,23 @@ def assignment_list() -> QuerySet[Assignment]:
     )
 
 
+# An assignment's state, as conditions on it: the evaluator's filter and counts and the officer's to-do list
+# all read these.
+TO_DECLARE = Q(declaration=Assignment.Declaration.PENDING)
+TO_SCORE = Q(declaration=Assignment.Declaration.NO_CONFLICT) & (
+    Q(review__isnull=True) | Q(review__status=Review.Status.DRAFT)
+)
+REVIEW_SUBMITTED = Q(review__status=Review.Status.SUBMITTED)
+IN_OPEN_WORK = Q(proposal__status__in=OPEN_WORK)
+
 # The states an evaluator filters their assignments by (My evaluations).
 ASSIGNMENT_STATES = {
-    "open": ("Open work", Q(proposal__status__in=OPEN_WORK)),
-    "to_declare": ("To declare", Q(proposal__status__in=OPEN_WORK, declaration=Assignment.Declaration.PENDING)),
-    "to_score": (
-        "To score",
-        Q(proposal__status__in=OPEN_WORK, declaration=Assignment.Declaration.NO_CONFLICT)
-        & (Q(review__isnull=True) | Q(review__status=Review.Status.DRAFT)),
-    ),
-    "submitted": ("Review submitted", Q(review__status=Review.Status.SUBMITTED)),
+    "open": ("Open work", IN_OPEN_WORK),
+    "to_declare": ("To declare", IN_OPEN_WORK & TO_DECLARE),
+    "to_score": ("To score", IN_OPEN_WORK & TO_SCORE),
+    "submitted": ("Review submitted", REVIEW_SUBMITTED),
     "recused": ("Recused (conflict declared)", Q(declaration=Assignment.Declaration.CONFLICT)),
-    "finished": ("Evaluation finished", ~Q(proposal__status__in=OPEN_WORK)),
+    "finished": ("Evaluation finished", ~IN_OPEN_WORK),
 }
 
 
@@ -554,15 +559,11 @@ def evaluator_calls(*, user: User) -> list[tuple[int, str]]:
 
 def evaluator_summary(*, user: User) -> dict:
     """Counts for the evaluator's dashboard panel, in one query."""
-    mine = Assignment.objects.filter(evaluator=user, proposal__status__in=OPEN_WORK)
+    mine = Assignment.objects.filter(IN_OPEN_WORK, evaluator=user)
     return mine.aggregate(
-        to_declare=Count("pk", filter=Q(declaration=Assignment.Declaration.PENDING)),
-        to_score=Count(
-            "pk",
-            filter=Q(declaration=Assignment.Declaration.NO_CONFLICT)
-            & (Q(review__isnull=True) | Q(review__status=Review.Status.DRAFT)),
-        ),
-        submitted=Count("pk", filter=Q(review__status=Review.Status.SUBMITTED)),
+        to_declare=Count("pk", filter=TO_DECLARE),
+        to_score=Count("pk", filter=TO_SCORE),
+        submitted=Count("pk", filter=REVIEW_SUBMITTED),
     )
 
 
@@ -681,16 +682,11 @@ class OfficerWork:
 
 def officer_evaluation_work() -> OfficerWork:
     """What waits for a programme officer in the evaluations, most urgent first, in three queries."""
-    open_assignments = Assignment.objects.filter(proposal__status__in=OPEN_WORK)
-    counts = open_assignments.aggregate(
+    counts = Assignment.objects.filter(IN_OPEN_WORK).aggregate(
         recusals=Count("pk", filter=Q(declaration=Assignment.Declaration.CONFLICT, replacement__isnull=True)),
-        pending=Count("pk", filter=Q(declaration=Assignment.Declaration.PENDING)),
+        pending=Count("pk", filter=TO_DECLARE),
     )
-    unfinished = Assignment.objects.filter(proposal_id=OuterRef("pk")).filter(
-        Q(declaration=Assignment.Declaration.PENDING)
-        | Q(declaration=Assignment.Declaration.NO_CONFLICT)
-        & (Q(review__isnull=True) | Q(review__status=Review.Status.DRAFT))
-    )
+    unfinished = Assignment.objects.filter(TO_DECLARE | TO_SCORE, proposal_id=OuterRef("pk"))
     reviewed = Review.objects.filter(assignment__proposal_id=OuterRef("pk"), status=Review.Status.SUBMITTED)
     consensus_due = (
         Proposal.objects.filter(status__in=OPEN_WORK, consensus__isnull=True)

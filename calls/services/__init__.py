@@ -11,6 +11,7 @@ from calls.services.calls import (
 from calls.services.history import proposal_record_history
 from calls.services.proposals import (
     EDITABLE_FIELDS,
+    call_takes_submissions,
     consortium_member_add,
     consortium_member_remove,
     document_delete,
@@ -31,6 +32,7 @@ __all__ = [
     "EDITABLE_FIELDS",
     "call_create",
     "call_open",
+    "call_takes_submissions",
     "consortium_member_add",
     "consortium_member_remove",
     "cut_off_add",

@@ -7,6 +7,7 @@ from django.db.models import F
 
 from calls.documents import inspect_pdf
 from calls.models import BudgetLine, Call, CutOff, Document, Proposal
+from calls.services.proposals import document_store
 from eurohpc.errors import RuleViolation
 from eurohpc.models import Organisation, User
 from eurohpc.services import audit_record
@@ -69,11 +70,8 @@ def proposal_record_history(
         if kind not in Document.Kind.values:
             raise RuleViolation(f"Unknown document kind {kind!r}.", code="document_kind")
         sha256, size = inspect_pdf(uploaded_file)
-        filename = (getattr(uploaded_file, "name", "") or "document.pdf").rsplit("/", 1)[-1][:255]
-        document = Document(proposal=proposal, kind=kind, filename=filename, sha256=sha256, size=size,
-                            uploaded_by=created_by)  # fmt: skip
-        document.file.save(filename, uploaded_file, save=False)
-        document.save()
+        document = document_store(proposal=proposal, kind=kind, uploaded_file=uploaded_file, sha256=sha256,
+                                  size=size, actor=created_by)  # fmt: skip
         # uploaded_at is set on save; the record keeps the submission's time.
         Document.objects.filter(pk=document.pk).update(uploaded_at=submitted_at)
     audit_record(

@@ -4,7 +4,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.core.files.base import ContentFile
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from calls.checks import failures, proposal_checks
@@ -234,6 +234,16 @@ def consortium_member_remove(*, member: ConsortiumMember, actor: User) -> None:
     audit_record(actor=actor, verb="proposal.remove_member", target=proposal, changes={"organisation": name})
 
 
+def document_store(*, proposal: Proposal, kind: str, uploaded_file, sha256: str, size: int, actor: User) -> Document:
+    """Write a checked PDF and its row (the upload and the recorded history both store documents so)."""
+    filename = (getattr(uploaded_file, "name", "") or "document.pdf").rsplit("/", 1)[-1][:255]
+    document = Document(proposal=proposal, kind=kind, filename=filename, sha256=sha256, size=size, uploaded_by=actor)
+    # The file is written before the row, so a committed row always points at a stored file.
+    document.file.save(filename, uploaded_file, save=False)
+    document.save()
+    return document
+
+
 @transaction.atomic
 def document_upload(*, proposal: Proposal, kind: str, uploaded_file, actor: User) -> Document:
     if kind not in Document.Kind.values:
@@ -242,16 +252,13 @@ def document_upload(*, proposal: Proposal, kind: str, uploaded_file, actor: User
         )
     sha256, size = inspect_pdf(uploaded_file)
     proposal = _locked_draft(proposal)
-    filename = (getattr(uploaded_file, "name", "") or "document.pdf").rsplit("/", 1)[-1][:255]
-    document = Document(proposal=proposal, kind=kind, filename=filename, sha256=sha256, size=size, uploaded_by=actor)
-    # The file is written before the row, so a committed row always points at a stored file.
-    document.file.save(filename, uploaded_file, save=False)
-    document.save()
+    document = document_store(proposal=proposal, kind=kind, uploaded_file=uploaded_file, sha256=sha256, size=size,
+                              actor=actor)  # fmt: skip
     audit_record(
         actor=actor,
         verb="proposal.upload_document",
         target=proposal,
-        changes={"kind": kind, "filename": filename, "sha256": sha256, "size": size},
+        changes={"kind": kind, "filename": document.filename, "sha256": sha256, "size": size},
     )
     return document
 
@@ -280,6 +287,17 @@ def _receipt(proposal: Proposal) -> str:
     )
 
 
+def _cut_offs_ahead(call: Call, now) -> QuerySet[CutOff]:
+    """The cut-offs a submission made now would go to, soonest first."""
+    return CutOff.objects.filter(call=call, closes_at__gt=now, processed_at__isnull=True).order_by("closes_at")
+
+
+def call_takes_submissions(call: Call) -> bool:
+    """proposal_submit would accept a draft of `call` now (its rules aside): open, and a cut-off lies ahead."""
+    now = timezone.now()
+    return call.status == Call.Status.OPEN and call.opens_at <= now and _cut_offs_ahead(call, now).exists()
+
+
 @transaction.atomic
 def proposal_submit(*, proposal: Proposal, actor: User) -> Proposal:
     """Submit before the call's next cut-off. A second submit of the same proposal returns it unchanged."""
@@ -295,12 +313,7 @@ def proposal_submit(*, proposal: Proposal, actor: User) -> Proposal:
     now = timezone.now()
     if call.status == Call.Status.DRAFT or call.opens_at > now:
         raise StateConflict(f"{call.identifier} is not open yet.", code="call_not_open")
-    cut_off = (
-        CutOff.objects.select_for_update()
-        .filter(call=call, closes_at__gt=now, processed_at__isnull=True)
-        .order_by("closes_at")
-        .first()
-    )
+    cut_off = _cut_offs_ahead(call, now).select_for_update().first()
     if call.status == Call.Status.CLOSED or cut_off is None:
         last = call.cut_offs.order_by("-closes_at").values_list("closes_at", flat=True).first()
         when = f" on {local(last)}" if last else ""

@@ -14,6 +14,7 @@ from tests.calls.evaluation_factories import (
     make_batch,
     submit_review,
 )
+from tests.conftest import queries_of_page
 
 pytestmark = pytest.mark.django_db
 
@@ -386,21 +387,12 @@ def test_officer_dashboard_lists_the_evaluation_work_first(
 def test_officer_dashboard_query_count_does_not_grow_with_the_work(
     client, call, applicant, experts, programme_officer, freezer
 ):
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
-    def queries() -> int:
-        client.force_login(programme_officer)
-        with CaptureQueriesContext(connection) as captured:
-            assert client.get("/dashboard/").status_code == 200
-        return len(captured)
-
     batch = make_batch(call=call, applicant=applicant, officer=programme_officer, freezer=freezer, count=4)
     assign_all(batch[0], experts, programme_officer, declare=False)
-    one = queries()
+    one = queries_of_page(client, programme_officer, "/dashboard/")
     for proposal in batch[1:]:
         assign_all(proposal, experts, programme_officer, declare=False)
-    assert queries() == one
+    assert queries_of_page(client, programme_officer, "/dashboard/") == one
 
 
 def test_navigation_shows_evaluation_entries_by_role(client, experts, programme_officer, applicant):

@@ -6,6 +6,7 @@ from django.utils import timezone
 from calls.models import Call, Proposal
 from calls.services import cut_off_process
 from tests.calls.factories import make_call, make_draft, make_submitted, pdf_upload
+from tests.conftest import queries_of_page
 
 pytestmark = pytest.mark.django_db
 
@@ -36,22 +37,13 @@ def test_applicant_dashboard_lists_drafts_with_their_deadline(client, applicant)
 
 
 def test_applicant_dashboard_query_count_does_not_grow_with_drafts(client, applicant):
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
     call = make_call()
 
-    def queries() -> int:
-        client.force_login(applicant)
-        with CaptureQueriesContext(connection) as captured:
-            assert client.get("/dashboard/").status_code == 200
-        return len(captured)
-
     make_draft(call=call, applicant=applicant, acronym="D0", documents=False)
-    one = queries()
+    one = queries_of_page(client, applicant, "/dashboard/")
     for i in range(1, 4):
         make_draft(call=call, applicant=applicant, acronym=f"D{i}", documents=False)
-    assert queries() == one
+    assert queries_of_page(client, applicant, "/dashboard/") == one
 
 
 def test_call_page_names_proposal_types_in_words(client):
