@@ -5,7 +5,9 @@ works; rendering a PDF fails with `PdfUnavailable`, whose message says what is m
 that asked for it is marked failed with that message (instead of a loader traceback).
 """
 
+import segno
 from django.conf import settings
+from django.utils.safestring import mark_safe
 
 from eurohpc.errors import DomainError
 
@@ -43,3 +45,13 @@ def render_failure_reason(exc: Exception) -> str:
     if isinstance(exc, PdfUnavailable):
         return exc.message
     return f"{exc.__class__.__name__}: {exc}"
+
+
+def verify_address() -> str:
+    """The absolute address of the verification page a letter or report prints (GRANTS_PUBLIC_BASE_URL)."""
+    return f"{settings.GRANTS_PUBLIC_BASE_URL.rstrip('/')}/verify/"
+
+
+def qr_svg(text: str) -> str:
+    """A QR code of `text` as inline SVG (segno; no image file, no network)."""
+    return mark_safe(segno.make(text, error="m").svg_inline(scale=2, border=0, title=text))  # segno escapes

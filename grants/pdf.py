@@ -1,23 +1,10 @@
 """The award letter as HTML (a template in templates/grants/) and as PDF (WeasyPrint)."""
 
-import segno
-from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils import timezone
-from django.utils.safestring import mark_safe
 
-from eurohpc.pdf import html_to_pdf
+from eurohpc.pdf import html_to_pdf, qr_svg, verify_address
 from grants.schedule import payment_schedule
-
-
-def verify_address() -> str:
-    """The absolute address of the verification page a letter prints (GRANTS_PUBLIC_BASE_URL)."""
-    return f"{settings.GRANTS_PUBLIC_BASE_URL.rstrip('/')}/verify/"
-
-
-def qr_svg(text: str) -> str:
-    """A QR code of `text` as inline SVG (segno; no image file, no network)."""
-    return mark_safe(segno.make(text, error="m").svg_inline(scale=2, border=0, title=text))  # segno escapes
 
 
 def award_letter_context(letter) -> dict:
