@@ -9,6 +9,8 @@ class OrganisationAdmin(admin.ModelAdmin):
     list_display = ["short_name", "legal_name", "country", "kind", "pic"]
     list_filter = ["kind", "country"]
     search_fields = ["short_name", "legal_name", "pic"]
+    fields = ["legal_name", "short_name", "country", "kind", "pic", "address", "representative_name",
+              "representative_function"]  # fmt: skip
 
 
 class UserRoleInline(admin.TabularInline):

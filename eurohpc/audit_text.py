@@ -16,6 +16,9 @@ class Action:
 ACTIONS: dict[str, Action] = {
     # organisations and users
     "organisation.create": Action("Organisation registered", "{actor} registered the organisation {target}."),
+    "organisation.update_signatory": Action(
+        "Organisation signatory recorded", "{actor} recorded the address and legal representative of {target}."
+    ),
     "user.create": Action("User account created", "{actor} created the user account {target}."),
     "user.grant_role": Action("Role granted", "{actor} granted a role to {target}."),
     # calls

@@ -9,7 +9,7 @@ from pathlib import Path
 from django.utils import timezone
 
 from eurohpc.models import Organisation, Role, User
-from eurohpc.services import organisation_create, user_create, user_grant_role
+from eurohpc.services import organisation_create, organisation_signatory_update, user_create, user_grant_role
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 DEMO_PASSWORD = "eurohpc-demo"  # noqa: S105 - documented demo password, refused under production settings
@@ -27,6 +27,31 @@ DEMO_USERS = [
     ("operator", "Mikko", "Laine", "CSC", [Role.HOSTING_OPERATOR]),
     ("admin", "Anna", "Weber", None, [Role.ADMIN]),
 ]
+
+# Who signs grant agreements for each hosting entity in the demo: invented people (the register's data file holds
+# public facts only), with the function such a signatory holds.
+DEMO_REPRESENTATIVES = {
+    "BSC": ("Jordi Puig Ferrer", "Director"),
+    "CINECA": ("Lucia Bianchi", "Director General"),
+    "CSC": ("Juha Korhonen", "Managing Director"),
+    "LuxProvide": ("Claude Wagner", "Chief Executive Officer"),
+    "NAISS": ("Karin Lindqvist", "Director"),
+    "HLRS": ("Stefan Braun", "Director"),
+    "GRNET": ("Nikos Papadakis", "Chair and Chief Executive Officer"),
+    "TU Wien": ("Katharina Huber", "Rector"),
+    "Sofia Tech Park": ("Ivan Dimitrov", "Executive Director"),
+    "GENCI": ("Claire Martin", "Chief Executive Officer"),
+    "FZJ": ("Thomas Becker", "Chair of the Board of Directors"),
+    "PCSS": ("Piotr Kowalczyk", "Director"),
+    "IZUM": ("Matej Kranjc", "Director"),
+    "IT4I": ("Petr Dvořák", "Director"),
+    "VU": ("Rūta Kazlauskienė", "Rector"),
+    "AIFNL": ("Sanne Jansen", "Chair of the Board"),
+    "Cyfronet": ("Agnieszka Wiśniewska", "Director"),
+    "ICI": ("Andrei Ionescu", "General Director"),
+    "CESGA": ("Marta Fernández Castro", "Managing Director"),
+    "MACC": ("João Pereira", "President"),
+}
 
 
 @contextmanager
@@ -75,10 +100,18 @@ def _make_administrator(user: User) -> None:
 
 
 def seed(*, out) -> None:
-    existing = set(Organisation.objects.values_list("short_name", flat=True))
+    existing = {o.short_name: o for o in Organisation.objects.all()}
     created = 0
     for row in organisations_data():
+        name, function = DEMO_REPRESENTATIVES.get(row["short_name"], ("", ""))
+        signatory = {
+            "address": row.get("address", ""),
+            "representative_name": name,
+            "representative_function": function,
+        }
         if row["short_name"] in existing:
+            if existing[row["short_name"]].letter_missing:  # a demo seeded before the register held signatories
+                organisation_signatory_update(organisation=existing[row["short_name"]], actor=None, **signatory)
             continue
         organisation_create(
             legal_name=row["legal_name"],
@@ -86,6 +119,7 @@ def seed(*, out) -> None:
             country=row["country"],
             kind=row["kind"],
             actor=None,
+            **signatory,
         )
         created += 1
     out(f"organisations: {created} created, {len(existing)} already there")

@@ -20,6 +20,11 @@ class Organisation(models.Model):
     country = models.CharField(max_length=2, choices=COUNTRY_CHOICES, help_text="ISO 3166-1 alpha-2")
     pic = models.CharField("PIC", max_length=9, blank=True, help_text="EU Participant Identification Code")
     kind = models.CharField(max_length=20, choices=Kind.choices)
+    # What an award letter is addressed to and signed by: the registered address and the person who may sign a
+    # grant agreement for the organisation (the Participant Register's legal signatory).
+    address = models.TextField(blank=True, help_text="Registered address, one line per line of the letter")
+    representative_name = models.CharField("legal representative", max_length=200, blank=True)
+    representative_function = models.CharField("legal representative's function", max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -35,6 +40,20 @@ class Organisation(models.Model):
 
     def __str__(self) -> str:
         return self.short_name
+
+    @property
+    def address_lines(self) -> list[str]:
+        return [line.strip() for line in self.address.splitlines() if line.strip()]
+
+    @property
+    def letter_missing(self) -> list[str]:
+        """What an award letter needs of the organisation and the register does not hold yet."""
+        missing = []
+        if not self.address_lines:
+            missing.append("registered address")
+        if not self.representative_name.strip():
+            missing.append("legal representative")
+        return missing
 
 
 class Role(models.TextChoices):

@@ -82,18 +82,53 @@ def audit_chain_verify_queue() -> None:
 
 @transaction.atomic
 def organisation_create(
-    *, legal_name: str, short_name: str, country: str, kind: str, pic: str = "", actor: User | None
+    *,
+    legal_name: str,
+    short_name: str,
+    country: str,
+    kind: str,
+    pic: str = "",
+    address: str = "",
+    representative_name: str = "",
+    representative_function: str = "",
+    actor: User | None,
 ) -> Organisation:
     country = country.upper()
     if country not in COUNTRIES:
         raise RuleViolation(f"Country must be an ISO 3166-1 alpha-2 code, got {country!r}.", code="country")
     if Organisation.objects.filter(short_name=short_name).exists():
         raise StateConflict(f"An organisation with the short name {short_name!r} already exists.")
-    organisation = Organisation(legal_name=legal_name, short_name=short_name, country=country, kind=kind, pic=pic)
+    organisation = Organisation(legal_name=legal_name, short_name=short_name, country=country, kind=kind, pic=pic,
+                                address=address.strip(), representative_name=representative_name.strip(),
+                                representative_function=representative_function.strip())  # fmt: skip
     organisation.full_clean()
     organisation.save()
     audit_record(actor=actor, verb="organisation.create", target=organisation,
                  changes={"legal_name": legal_name, "country": country, "kind": kind})  # fmt: skip
+    return organisation
+
+
+@transaction.atomic
+def organisation_signatory_update(
+    *,
+    organisation: Organisation,
+    address: str,
+    representative_name: str,
+    representative_function: str,
+    actor: User | None,
+) -> Organisation:
+    """Record where an award letter is addressed and who signs for the organisation (audited)."""
+    organisation = Organisation.objects.select_for_update().get(pk=organisation.pk)
+    values = {"address": address.strip(), "representative_name": representative_name.strip(),
+              "representative_function": representative_function.strip()}  # fmt: skip
+    changes = {name: value for name, value in values.items() if getattr(organisation, name) != value}
+    if not changes:
+        return organisation
+    for name, value in changes.items():
+        setattr(organisation, name, value)
+    organisation.full_clean()
+    organisation.save(update_fields=list(changes))
+    audit_record(actor=actor, verb="organisation.update_signatory", target=organisation, changes=changes)
     return organisation
 
 

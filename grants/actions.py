@@ -16,13 +16,14 @@ GRANT_ACTIONS = ("commit", "sign", "pay", "decommit", "recover", "terminate", "i
 def grant_actions(*, grant: Grant, user, totals: Totals) -> list[str]:
     """The actions of GRANT_ACTIONS that `user` may take on `grant` in its present state and totals."""
     status = grant.status
+    letter_blocked = bool(grant.beneficiary.letter_missing)
     open_now = {
         # commitment_create: an open grant with EU contribution left to commit, and room in its envelope chain
         "commit": status in OPEN_STATUSES
         and totals.net_committed < grant.eu_contribution
         and (grant.envelope_id is None or envelope_available_by_id(grant.envelope_id) > 0),
-        # grant_sign: committed and not yet signed
-        "sign": status == Grant.Status.BUDGET_COMMITTED and totals.net_committed > 0,
+        # grant_sign: committed and not yet signed; the signature issues the award letter (below)
+        "sign": status == Grant.Status.BUDGET_COMMITTED and totals.net_committed > 0 and not letter_blocked,
         # payment_record: signed or active, with something committed and not yet paid
         "pay": status in PAYABLE_STATUSES and totals.outstanding > 0,
         # decommitment_create: what is committed and unpaid can be released
@@ -31,8 +32,8 @@ def grant_actions(*, grant: Grant, user, totals: Totals) -> list[str]:
         "recover": totals.paid > 0,
         # grant_terminate
         "terminate": status in OPEN_STATUSES,
-        # award_letter_request
-        "issue_award_letter": status in LETTER_STATUSES,
+        # award_letter_request: committed, to a beneficiary whose address and legal representative are recorded
+        "issue_award_letter": status in LETTER_STATUSES and not letter_blocked,
     }
     permission = {"recover": "pay"}  # recoveries are recorded by those who record payments
     return [

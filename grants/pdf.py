@@ -1,5 +1,6 @@
 """The award letter as HTML (a template in templates/grants/) and as PDF (WeasyPrint)."""
 
+from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -14,6 +15,11 @@ def award_letter_context(letter) -> dict:
     return {
         "letter": letter,
         "grant": grant,
+        "beneficiary": grant.beneficiary,
+        "authorising_officer": {
+            "name": settings.GRANTS_AUTHORISING_OFFICER_NAME,
+            "function": settings.GRANTS_AUTHORISING_OFFICER_FUNCTION,
+        },
         "proposal": proposal,
         "call": proposal.call,
         "cut_off": proposal.cut_off,

@@ -398,7 +398,11 @@ def award_letter_for_render(*, letter_id: int) -> AwardLetter | None:
     told when it is ready (one query)."""
     return (
         AwardLetter.objects.select_related(
-            "grant__beneficiary", "grant__proposal__call", "grant__proposal__cut_off", "grant__proposal__created_by"
+            "grant__beneficiary",
+            "grant__envelope",
+            "grant__proposal__call",
+            "grant__proposal__cut_off",
+            "grant__proposal__created_by",
         )
         .filter(pk=letter_id)
         .first()

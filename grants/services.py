@@ -573,6 +573,14 @@ def award_letter_request(*, grant: Grant, actor: User | None) -> AwardLetter:
             f"{grant.reference} is {_status_label(grant)}: the award letter is issued once the budget is committed.",
             code="letter_not_issuable",
         )
+    beneficiary = grant.beneficiary
+    if beneficiary.letter_missing:
+        raise StateConflict(
+            f"The award letter is addressed to {beneficiary.short_name}'s registered address and names its legal "
+            f"representative; the organisation register holds no {' and no '.join(beneficiary.letter_missing)} "
+            f"for {beneficiary.short_name} yet. An administrator records them first.",
+            code="beneficiary_signatory_missing",
+        )
     latest = AwardLetter.objects.filter(grant=grant).aggregate(v=Max("version"))["v"] or 0
     letter = AwardLetter.objects.create(
         grant=grant, version=latest + 1, requested_by=actor, requested_at=timezone.now()

@@ -16,6 +16,9 @@ class OrganisationFactory(factory.django.DjangoModelFactory):
     short_name = factory.Sequence(lambda n: f"SC{n}")
     country = "LU"
     kind = Organisation.Kind.HOSTING_ENTITY
+    address = "1, rue de l'Exemple\nL-1855 Luxembourg\nLuxembourg"
+    representative_name = factory.Sequence(lambda n: f"Alex Representative {n}")
+    representative_function = "Director"
 
     @classmethod
     def _create(cls, model_class, *args, **kwargs):

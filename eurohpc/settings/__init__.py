@@ -5,6 +5,7 @@ folder, tasks run eagerly in-process, email printed to the console. `eurohpc.set
 tightens everything and refuses to start without its required variables.
 """
 
+import json
 from pathlib import Path
 
 import environ
@@ -241,6 +242,13 @@ GRANTS_MUTUAL_INSURANCE_RATE = env.str("GRANTS_MUTUAL_INSURANCE_RATE", default="
 GRANTS_PREFINANCING_RATE = env.str("GRANTS_PREFINANCING_RATE", default="0.40")
 # The public address of this service (letters print it in full, with a QR code); the demo serves on loopback.
 GRANTS_PUBLIC_BASE_URL = env.str("GRANTS_PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
+# Who signs award letters for the Joint Undertaking: its authorising officer, from the programme data unless the
+# deployment names another (an acting or delegated authorising officer).
+_AUTHORISING_OFFICER = json.loads((BASE_DIR / "eurohpc" / "data" / "programme.json").read_text())["authorising_officer"]
+GRANTS_AUTHORISING_OFFICER_NAME = env.str("GRANTS_AUTHORISING_OFFICER_NAME", default=_AUTHORISING_OFFICER["name"])
+GRANTS_AUTHORISING_OFFICER_FUNCTION = env.str(
+    "GRANTS_AUTHORISING_OFFICER_FUNCTION", default=_AUTHORISING_OFFICER["function"]
+)
 
 # Demo users may be created only where this is true (never in production).
 DEMO_USERS_ALLOWED = True

@@ -47,3 +47,24 @@ def test_user_grant_role_twice_records_one_event():
     user_grant_role(user=user, role=Role.EVALUATOR, actor=None)
     assert AuditEvent.objects.filter(verb="user.grant_role", target_id=str(user.pk)).count() == 1
     assert user.roles == frozenset({Role.EVALUATOR})
+
+
+def test_organisation_signatory_update_records_the_changes_once():
+    from eurohpc.models import AuditEvent
+    from eurohpc.services import organisation_signatory_update
+
+    organisation = organisation_create(legal_name="GRNET S.A.", short_name="GRNET", country="GR",
+                                       kind="hosting_entity", actor=None)  # fmt: skip
+    assert organisation.letter_missing == ["registered address", "legal representative"]
+    for _ in range(2):
+        organisation = organisation_signatory_update(
+            organisation=organisation, address=" 7, Kifisias Avenue\n\n115 23 Athens ", representative_name="N. P.",
+            representative_function="Director", actor=None,
+        )  # fmt: skip
+    assert organisation.address_lines == ["7, Kifisias Avenue", "115 23 Athens"]
+    assert organisation.letter_missing == []
+    events = AuditEvent.objects.filter(verb="organisation.update_signatory")
+    assert [e.changes for e in events] == [
+        {"address": "7, Kifisias Avenue\n\n115 23 Athens", "representative_name": "N. P.",
+         "representative_function": "Director"}
+    ]  # fmt: skip

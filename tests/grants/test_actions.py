@@ -133,3 +133,39 @@ def test_a_candidate_without_eu_contribution_offers_no_grant_and_the_service_ref
     with pytest.raises(RuleViolation) as refused:
         grant_create_from_proposal(proposal=proposal, actor=finance_officer)
     assert refused.value.message == f"Proposal {proposal} asks for no EU contribution: there is nothing to grant."
+
+
+def _without_signatory(grant: Grant) -> None:
+    from eurohpc.services import organisation_signatory_update
+
+    organisation_signatory_update(organisation=grant.beneficiary, address="", representative_name="",
+                                  representative_function="", actor=None)  # fmt: skip
+    grant.beneficiary.refresh_from_db()
+
+
+def test_beneficiary_without_address_or_representative_offers_no_signature_and_the_service_refuses_it(
+    client, grant, tree, finance_officer
+):
+    commitment_create(grant=grant, envelope=tree[1], amount=grant.eu_contribution, actor=finance_officer)
+    _without_signatory(grant)
+    assert grant_actions(grant=grant, user=finance_officer, totals=grant_totals(grant=grant)) == ["decommit", "terminate"]
+    short = grant.beneficiary.short_name
+    expected = (
+        f"The award letter is addressed to {short}'s registered address and names its legal representative; the "
+        f"organisation register holds no registered address and no legal representative for {short} yet. "
+        "An administrator records them first."
+    )
+    with pytest.raises(StateConflict) as refused:
+        grant_sign(grant=grant, actor=finance_officer)
+    assert refused.value.message == expected
+    assert refused.value.code == "beneficiary_signatory_missing"
+    grant.refresh_from_db()
+    assert grant.status == Grant.Status.BUDGET_COMMITTED  # nothing half-written
+
+    response = api_for(finance_officer).post(f"/api/v1/grants/{grant.pk}/award-letter/")
+    assert response.status_code == 409
+    assert response.json()["detail"] == expected
+    client.force_login(finance_officer)
+    page = client.get(f"/grants/{grant.pk}/").content.decode()
+    assert "the organisation register holds no registered address and no legal representative yet" in page
+    assert f"/grants/{grant.pk}/award-letters/" not in page

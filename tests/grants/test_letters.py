@@ -156,7 +156,7 @@ def test_verify_page_for_a_known_hash(client, signed):
 def test_verify_page_for_an_unknown_hash(client, db):
     response = client.get(f"/verify/{'0' * 64}/")
     assert response.status_code == 404
-    assert "No award letter with this fingerprint was issued" in response.content.decode()
+    assert "No award letter or Evaluation Summary Report with this fingerprint was issued" in response.content.decode()
 
 
 def test_verify_page_marks_a_superseded_version(client, signed, finance_officer, django_capture_on_commit_callbacks):
@@ -206,3 +206,25 @@ def test_letter_without_weasyprint_libraries_fails_with_the_reason(
     page = client.get(f"/grants/{signed.pk}/")
     assert page.status_code == 200
     assert escape(MISSING_LIBRARIES) in page.content.decode()
+
+
+def test_award_letter_is_addressed_to_the_named_representative_and_signed_by_name(signed, settings):
+    from grants.pdf import award_letter_html
+
+    settings.GRANTS_AUTHORISING_OFFICER_NAME = "Anders Dam Jensen"
+    settings.GRANTS_AUTHORISING_OFFICER_FUNCTION = "Executive Director"
+    beneficiary = signed.beneficiary
+    html = award_letter_html(AwardLetter.objects.get(grant=signed))
+    assert f"For the attention of {beneficiary.representative_name}, Director<br>" in html
+    assert "1, rue de l&#x27;Exemple<br>L-1855 Luxembourg<br>Luxembourg<br>" in html
+    assert f"<p>Dear {beneficiary.representative_name},</p>" in html
+    assert "Anders Dam Jensen<br>Executive Director, authorising officer" in html
+    assert f"{beneficiary.representative_name}<br>Director</div>" in html
+    assert "Digital Europe programme, budget line <strong>AIF-2024</strong>" in html
+
+
+def test_award_letter_pdf_names_address_and_signatories(signed):
+    text = " ".join(pdf_text(AwardLetter.objects.get(grant=signed)).split())
+    assert f"Dear {signed.beneficiary.representative_name}," in text
+    assert "L-1855 Luxembourg" in text
+    assert "authorising officer" in text
