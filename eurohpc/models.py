@@ -156,7 +156,11 @@ class AuditEvent(AppendOnlyModel):
 
     class Meta:
         ordering = ["-seq"]
-        indexes = [models.Index(fields=["target_type", "target_id"], name="auditevent_target_idx")]
+        indexes = [
+            models.Index(fields=["target_type", "target_id"], name="auditevent_target_idx"),
+            # the trail reads newest first by when things happened (a replayed history is recorded out of order)
+            models.Index(fields=["-created_at", "-seq"], name="auditevent_when_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"#{self.seq} {self.verb} {self.target_repr}"

@@ -35,8 +35,8 @@ def audit_events(
     since: date | None = None,
     until: date | None = None,
 ) -> QuerySet[AuditEvent]:
-    """The audit trail, newest first, narrowed by object, person, action and days (Europe/Luxembourg, both
-    included); each event with its actor in the same query."""
+    """The audit trail, newest first (by when it happened; the chain's sequence breaks ties), narrowed by object,
+    person, action and days (Europe/Luxembourg, both included); each event with its actor in the same query."""
     events = AuditEvent.objects.select_related("actor")
     if target_type:
         events = events.filter(target_type=target_type)
@@ -50,7 +50,7 @@ def audit_events(
         events = events.filter(created_at__gte=start_of_day(since))
     if until is not None:
         events = events.filter(created_at__lt=start_of_day(until + timedelta(days=1)))
-    return events.order_by("-seq")
+    return events.order_by("-created_at", "-seq")
 
 
 def audit_chain_last_check() -> AuditChainCheck | None:

@@ -146,3 +146,15 @@ def test_verify_audit_command_records_its_check(capsys, trail):
     call_command("verify_audit")
     assert AuditChainCheck.objects.get().ok is True
     assert datetime.now(LUX).date() == timezone.localdate(AuditChainCheck.objects.get().checked_at)
+
+
+def test_audit_trail_lists_events_by_when_they_happened_even_when_recorded_out_of_order(freezer):
+    from eurohpc.selectors import audit_events
+
+    lux = ZoneInfo("Europe/Luxembourg")
+    freezer(datetime(2025, 3, 12, 10, 0, tzinfo=lux))
+    later = audit_record(actor=None, verb="call.create", target=None, changes={"n": 1})
+    freezer(datetime(2024, 12, 10, 10, 0, tzinfo=lux))  # a history replayed after the fact
+    earlier = audit_record(actor=None, verb="call.create", target=None, changes={"n": 2})
+    assert earlier.seq > later.seq
+    assert list(audit_events(verb="call.create").values_list("seq", flat=True))[:2] == [later.seq, earlier.seq]
