@@ -20,6 +20,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from calls.evaluation.selectors import summary_report_by_hash
 from calls.models import Call
 from eurohpc.errors import DomainError
 from eurohpc.pages import require_perm as _require
@@ -552,11 +553,17 @@ def verify_start(request):
 
 @require_GET
 def verify_letter(request, sha256: str):
+    """Whether the JU issued the document with this fingerprint: an award letter, else an Evaluation Summary
+    Report. Of a report only what identifies it is shown; its scores and outcome stay confidential."""
     sha256 = sha256.lower()
-    letter = award_letter_by_hash(sha256=sha256) if SHA256.match(sha256) else None
+    letter = report = None
+    if SHA256.match(sha256):
+        letter = award_letter_by_hash(sha256=sha256)
+        if letter is None:
+            report = summary_report_by_hash(sha256=sha256)
     return render(
         request,
         "grants/verify_result.html",
-        {"letter": letter, "sha256": sha256},
-        status=200 if letter is not None else 404,
+        {"letter": letter, "report": report, "sha256": sha256},
+        status=200 if letter is not None or report is not None else 404,
     )

@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from calls.evaluation.scheme import scheme_from_data, tidy
 from calls.models import Consensus, ConsortiumMember, SummaryReport
-from eurohpc.pdf import html_to_pdf
+from eurohpc.pdf import html_to_pdf, qr_svg, verify_address
 
 # An applicant may ask for an evaluation review within this many days of the notification of the outcome.
 REVIEW_REQUEST_DAYS = 30
@@ -30,6 +30,7 @@ def summary_report_context(*, report: SummaryReport) -> dict:
         }
         for c in scheme.criteria
     ]
+    address = verify_address()
     return {
         "proposal": proposal,
         "call": proposal.call,
@@ -49,6 +50,9 @@ def summary_report_context(*, report: SummaryReport) -> dict:
         "review_deadline": timezone.localdate(report.requested_at) + timedelta(days=REVIEW_REQUEST_DAYS),
         # The proposals ranked in the cut-off: every one with a consensus.
         "ranked": Consensus.objects.filter(proposal__cut_off_id=proposal.cut_off_id).count(),
+        # The public page that tells anyone holding the file whether the JU issued it (by its SHA-256).
+        "verify_address": address,
+        "verify_qr": qr_svg(address),
     }
 
 

@@ -33,6 +33,7 @@ from calls.models import (
     Proposal,
     Review,
     ReviewScore,
+    SummaryReport,
 )
 from eurohpc.models import Role, User
 
@@ -701,4 +702,16 @@ def officer_evaluation_work() -> OfficerWork:
         consensus_due=consensus_due,
         to_confirm=[c for c in cut_offs if c.n_waiting and c.n_consensus == c.n_proposals],
         to_publish=[c for c in cut_offs if not c.n_waiting and c.n_decided],
+    )
+
+
+def summary_report_by_hash(*, sha256: str) -> SummaryReport | None:
+    """The rendered Evaluation Summary Report whose PDF has this SHA-256, with its proposal and call (one query).
+
+    A proposal has one report; rendering it again replaces its fingerprint, so only the current file is found.
+    """
+    return (
+        SummaryReport.objects.filter(sha256=sha256.lower(), status=SummaryReport.Status.READY)
+        .select_related("proposal__call")
+        .first()
     )
