@@ -14,6 +14,11 @@ def eur(amount: Decimal | int | None) -> str:
     return f"{sign}EUR {abs(value):,.2f}"
 
 
+def figure(amount: Decimal | int | None) -> str:
+    """1,250,000.00 — a euro amount in a table whose heading says the currency."""
+    return eur(amount).replace("EUR ", "", 1)
+
+
 def percent(rate: Decimal) -> str:
     value = (Decimal(rate) * 100).normalize()
     return f"{value:f}%"

@@ -1,11 +1,12 @@
-"""Template filters for money and shares: {{ amount|eur }} -> EUR 1,250,000.00; {{ rate|pct }} -> 50%."""
+"""Template filters for money and shares: {{ amount|eur }} -> EUR 1,250,000.00 ({{ amount|eur_figure }} ->
+1,250,000.00 under a heading in EUR); {{ rate|pct }} -> 50%."""
 
 from decimal import Decimal
 
 from django import template
 
 from eurohpc.formatting import eur as format_eur
-from eurohpc.formatting import percent
+from eurohpc.formatting import figure, percent
 
 register = template.Library()
 
@@ -13,6 +14,12 @@ register = template.Library()
 @register.filter
 def eur(value) -> str:
     return format_eur(value)
+
+
+@register.filter
+def eur_figure(value) -> str:
+    """The amount without the currency, for the cells of a table headed "EUR"."""
+    return figure(value)
 
 
 @register.filter

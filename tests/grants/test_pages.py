@@ -46,9 +46,11 @@ def test_finance_dashboard_shows_the_envelope_tree_and_bar_figures(client, tree,
     client.force_login(finance_officer)
     body = client.get("/finance/").content.decode()
     assert (
-        '<th scope="row" class="grants-depth-1"><span class="grants-branch" aria-hidden="true">└ </span>AIF-2024'
-        in body
+        '<th scope="row" class="grants-envelope grants-depth-1">'
+        '<span class="grants-branch" aria-hidden="true">└ </span>AIF-2024' in body
     )
+    # the table is headed in EUR; its cells hold the figures alone, so eight columns fit a 1366 px screen
+    assert "Amounts in EUR.</caption>" in body and '<td class="num">800,000,000.00</td>' in body
     bars = envelope_bars(envelope_positions())
     assert [b.value for b in bars["bars"]] == [
         "EUR 0.00 of EUR 800.0M committed",
