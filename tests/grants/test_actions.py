@@ -148,7 +148,10 @@ def test_beneficiary_without_address_or_representative_offers_no_signature_and_t
 ):
     commitment_create(grant=grant, envelope=tree[1], amount=grant.eu_contribution, actor=finance_officer)
     _without_signatory(grant)
-    assert grant_actions(grant=grant, user=finance_officer, totals=grant_totals(grant=grant)) == ["decommit", "terminate"]
+    assert grant_actions(grant=grant, user=finance_officer, totals=grant_totals(grant=grant)) == [
+        "decommit",
+        "terminate",
+    ]
     short = grant.beneficiary.short_name
     expected = (
         f"The award letter is addressed to {short}'s registered address and names its legal representative; the "
