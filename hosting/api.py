@@ -18,6 +18,7 @@ from eurohpc.api.permissions import check, has_perm
 from eurohpc.api.serializers import ErrorSerializer
 from eurohpc.converters import id_param
 from hosting import selectors, services
+from hosting.actions import action_state_annotations
 from hosting.models import AllocationPeriod, Machine, Partition, UsageImport
 from hosting.sacct import UsageFileError
 from hosting.serializers import (
@@ -57,7 +58,7 @@ class MachineListApi(generics.ListAPIView):
     permission_classes = [has_perm("hosting.view_machine_list", MACHINES_ONLY)]
 
     def get_queryset(self):
-        return selectors.machine_list(user=self.request.user)
+        return selectors.machine_list(user=self.request.user).annotate(**action_state_annotations())
 
     @extend_schema(responses={200: MachineSerializer(many=True), **READ_ERRORS})
     def get(self, request, *args, **kwargs):
@@ -70,7 +71,7 @@ class MachineDetailApi(generics.RetrieveAPIView):
     permission_classes = [has_perm("hosting.view_machine_list", MACHINES_ONLY)]
 
     def get_queryset(self):
-        return selectors.machine_list(user=self.request.user)
+        return selectors.machine_list(user=self.request.user).annotate(**action_state_annotations())
 
     @extend_schema(responses={200: MachineSerializer, **READ_ERRORS})
     def get(self, request, *args, **kwargs):

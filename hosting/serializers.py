@@ -9,6 +9,7 @@ from rest_framework import serializers
 from eurohpc.api.fields import SlugRelatedField
 from eurohpc.dates import plausible_year
 from eurohpc.models import Organisation, User
+from hosting.actions import MACHINE_ACTIONS, machine_actions
 from hosting.models import (
     Allocation,
     AllocationPeriod,
@@ -51,6 +52,9 @@ class MachineSerializer(serializers.ModelSerializer):
         help_text="the Union's share of access time under the hosting agreement in force today",
     )
     partitions = PartitionSerializer(many=True, read_only=True)
+    actions = serializers.SerializerMethodField(
+        help_text="what the requesting user may do with the machine now (the service still checks what is sent)"
+    )
 
     class Meta:
         model = Machine
@@ -69,8 +73,14 @@ class MachineSerializer(serializers.ModelSerializer):
             "slurm_cluster",
             "time_zone",
             "partitions",
+            "actions",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(serializers.ListField(child=serializers.ChoiceField(choices=MACHINE_ACTIONS)))
+    def get_actions(self, machine) -> list[str]:
+        request = self.context.get("request")
+        return machine_actions(machine=machine, user=request.user) if request is not None else []
 
 
 class PeriodSerializer(serializers.ModelSerializer):

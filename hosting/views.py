@@ -17,6 +17,7 @@ from eurohpc.errors import DomainError
 from eurohpc.pages import render_refusal as _refused
 from eurohpc.pages import require_perm as _require
 from hosting import selectors, services
+from hosting.actions import machine_actions
 from hosting.forms import (
     AllocationForm,
     HostingAgreementForm,
@@ -89,9 +90,13 @@ def _machine_context(request, machine: Machine, **extra) -> dict:
         "blocks": blocks,
         "selected": selected,
         "allocations": allocations,
-        "can_manage": request.user.has_perm("hosting.manage_machine", machine),
-        # The upload is offered only where the service takes a file.
-        "can_import": request.user.has_perm("hosting.import_usage", machine) and not services.usage_refusal(machine),
+        # What the page offers: only what the services take (the upload, say, only where a file is taken).
+        "actions": machine_actions(
+            machine=machine,
+            user=request.user,
+            has_agreement=bool(agreements),
+            has_quota=any(b.positions for b in blocks),
+        ),
         "agreement_form": HostingAgreementForm(machine=machine),
         "period_form": PeriodForm(),
         "partition_form": PartitionForm(),

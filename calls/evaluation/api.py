@@ -6,12 +6,13 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import generics, serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from calls.evaluation import selectors, services
+from calls.evaluation.actions import ASSIGNMENT_ACTIONS, CUT_OFF_ACTIONS, assignment_actions, cut_off_actions
 from calls.evaluation.presenters import (
     consensus_data,
     individual_reviews,
@@ -41,7 +42,12 @@ def get_assignment(request, pk: int) -> Assignment:
     user = request.user
     if not (user.has_perm("calls.evaluate") or user.has_perm("calls.view_evaluation")):
         raise PermissionDenied(ONLY_ASSIGNMENT_READERS)
-    return get_object_or_404(selectors.assignment_list().visible_to(user), pk=pk)
+    return get_object_or_404(assignments_with_actions().visible_to(user), pk=pk)
+
+
+def assignments_with_actions():
+    """`assignment_list` with the proposal's consensus too: `actions` asks for it (submit_review)."""
+    return selectors.assignment_list().select_related("proposal__consensus")
 
 
 def get_proposal(request, pk: int) -> Proposal:
@@ -87,6 +93,10 @@ class AssignmentSerializer(serializers.ModelSerializer):
     proposal = AssignedProposalSerializer(read_only=True)
     evaluator = AssignmentEvaluatorSerializer(read_only=True)
     review_status = serializers.SerializerMethodField()
+    actions = serializers.SerializerMethodField(
+        help_text="what the requesting user may do with the assignment now (scores are still checked against the "
+        "scheme when sent)"
+    )
 
     class Meta:
         model = Assignment
@@ -102,12 +112,18 @@ class AssignmentSerializer(serializers.ModelSerializer):
             "declared_at",
             "review_status",
             "replaces",
+            "actions",
         ]
         read_only_fields = fields
 
     def get_review_status(self, assignment) -> str | None:
         review = getattr(assignment, "review", None)
         return review.status if review is not None else None
+
+    @extend_schema_field(serializers.ListField(child=serializers.ChoiceField(choices=ASSIGNMENT_ACTIONS)))
+    def get_actions(self, assignment) -> list[str]:
+        request = self.context.get("request")
+        return assignment_actions(assignment=assignment, user=request.user) if request is not None else []
 
 
 class AssignmentInput(serializers.Serializer):
@@ -255,6 +271,10 @@ class CutOffRankingSerializer(serializers.Serializer):
     results = RankedProposalSerializer(source="rows", many=True)
     pending = RankedProposalSerializer(many=True, help_text="proposals without a consensus yet")
     withdrawn = RankedProposalSerializer(many=True, help_text="withdrawn after selection")
+    actions = serializers.ListField(
+        child=serializers.ChoiceField(choices=CUT_OFF_ACTIONS),
+        help_text="what the requesting user may do with the cut-off's decisions now",
+    )
 
     def get_count(self, ranking) -> int:
         return len(ranking.rows)
@@ -342,7 +362,7 @@ class AssignmentListApi(generics.ListAPIView):
         user = self.request.user
         if not (user.has_perm("calls.evaluate") or user.has_perm("calls.view_evaluation")):
             raise PermissionDenied(ONLY_ASSIGNMENT_READERS)
-        assignments = selectors.assignment_list().visible_to(user)
+        assignments = assignments_with_actions().visible_to(user)
         params = self.request.query_params
         for name, lookup in (("proposal", "proposal_id"), ("cut_off", "proposal__cut_off_id")):
             value = id_param(params, name)
@@ -359,7 +379,7 @@ class AssignmentListApi(generics.ListAPIView):
 class AssignmentDetailApi(APIView):
     @extend_schema(responses={200: AssignmentSerializer, **ERRORS})
     def get(self, request, pk: int):
-        return Response(AssignmentSerializer(get_assignment(request, pk)).data)
+        return Response(AssignmentSerializer(get_assignment(request, pk), context={"request": request}).data)
 
 
 class ProposalAssignmentsApi(APIView):
@@ -371,7 +391,8 @@ class ProposalAssignmentsApi(APIView):
         data = AssignmentInput(data=request.data)
         data.is_valid(raise_exception=True)
         assignment = services.assignment_create(proposal=proposal, actor=request.user, **data.validated_data)
-        return Response(AssignmentSerializer(selectors.assignment_list().get(pk=assignment.pk)).data, status=201)
+        assignment = assignments_with_actions().get(pk=assignment.pk)
+        return Response(AssignmentSerializer(assignment, context={"request": request}).data, status=201)
 
 
 class CutOffAutoAssignApi(APIView):
@@ -383,11 +404,12 @@ class CutOffAutoAssignApi(APIView):
         data = AutoAssignInput(data=request.data)
         data.is_valid(raise_exception=True)
         result = services.assignments_auto_assign(cut_off=cut_off, actor=request.user, **data.validated_data)
-        created = selectors.assignment_list().filter(pk__in=[a.pk for a in result.created]).order_by("id")
+        created = assignments_with_actions().filter(pk__in=[a.pk for a in result.created]).order_by("id")
         shortfall = [
             {"proposal": p.pk, "reference": p.reference, "missing": missing} for p, missing in result.shortfall.items()
         ]
-        return Response(AutoAssignResultSerializer({"created": created, "shortfall": shortfall}).data)
+        body = {"created": created, "shortfall": shortfall}
+        return Response(AutoAssignResultSerializer(body, context={"request": request}).data)
 
 
 class AssignmentDeclarationApi(APIView):
@@ -399,7 +421,7 @@ class AssignmentDeclarationApi(APIView):
         data = ConflictDeclarationInput(data=request.data)
         data.is_valid(raise_exception=True)
         services.assignment_declare(assignment=assignment, actor=request.user, **data.validated_data)
-        return Response(AssignmentSerializer(get_assignment(request, pk)).data)
+        return Response(AssignmentSerializer(get_assignment(request, pk), context={"request": request}).data)
 
 
 def _review_gate(request, assignment: Assignment) -> None:
@@ -511,7 +533,7 @@ def _ranked(row: selectors.RankedProposal) -> dict:
     }
 
 
-def ranking_data(ranking: selectors.Ranking) -> dict:
+def ranking_data(ranking: selectors.Ranking, user) -> dict:
     """The body `CutOffRankingSerializer` describes, built directly: a ranking has thousands of rows."""
     return {
         "call": ranking.call.identifier,
@@ -524,6 +546,7 @@ def ranking_data(ranking: selectors.Ranking) -> dict:
         "results": [_ranked(row) for row in ranking.rows],
         "pending": [_ranked(row) for row in ranking.pending],
         "withdrawn": [_ranked(row) for row in ranking.withdrawn],
+        "actions": cut_off_actions(cut_off=ranking.cut_off, user=user, ranking=ranking),
     }
 
 
@@ -541,7 +564,7 @@ class CallRankingApi(APIView):
             raise serializers.ValidationError({"cut_off": ["Give the cut-off to rank: ?cut_off=<id>."]})
         cut_off = get_object_or_404(CutOff.objects.filter(call=call), pk=cut_off_id)
         ranking = selectors.cut_off_ranking(cut_off=cut_off, call=call)
-        return Response(ranking_data(ranking))
+        return Response(ranking_data(ranking, request.user))
 
 
 class ProposalDecisionApi(APIView):

@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from calls.evaluation import selectors, services
+from calls.evaluation.actions import assignment_actions
 from calls.evaluation.forms import (
     AssignForm,
     AssignmentFilterForm,
@@ -64,7 +65,12 @@ def _own_assignment(request, pk: int) -> Assignment:
 
 def _assignment_context(request, assignment: Assignment, form=None, scores_form=None) -> dict:
     proposal = assignment.proposal
-    context = {"assignment": assignment, "proposal": proposal, "now": timezone.now()}
+    context = {
+        "assignment": assignment,
+        "proposal": proposal,
+        "now": timezone.now(),
+        "actions": assignment_actions(assignment=assignment, user=request.user),
+    }
     if assignment.declaration == Assignment.Declaration.PENDING:
         context["declaration_form"] = form or ConflictDeclarationForm()
         return context

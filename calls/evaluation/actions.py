@@ -1,0 +1,56 @@
+"""Which actions on an evaluation assignment and on a cut-off's decisions are open to a user now: the assignment
+page renders its forms from here and the API lists them, so no page offers what the service would refuse.
+
+Each answer uses the permission the view checks and the state rule of the service (calls/evaluation/services.py);
+scores are still checked against the scheme when they are sent (a submission needs every criterion).
+"""
+
+from calls.evaluation.selectors import OPEN_WORK, Ranking, cut_off_ranking
+from calls.models import Assignment, CutOff, Proposal, Review
+
+# In the order the assignment page shows them.
+ASSIGNMENT_ACTIONS = ("declare", "save_review", "submit_review")
+
+# In the order the ranking page shows them.
+CUT_OFF_ACTIONS = ("confirm_decisions", "publish_decisions")
+
+
+def assignment_actions(*, assignment: Assignment, user) -> list[str]:
+    """The actions of ASSIGNMENT_ACTIONS that `user` may take on `assignment` now. Reads the assignment's proposal
+    and review (select_related by `assignment_list`); `submit_review` also asks whether the proposal has its
+    consensus (select_related `proposal__consensus` to spare the query)."""
+    proposal = assignment.proposal
+    review = getattr(assignment, "review", None)
+    review_open = review is None or review.status != Review.Status.SUBMITTED
+
+    def may_review() -> bool:
+        # review_save: the assigned evaluator, "no conflict" declared, not submitted yet, under evaluation
+        return (
+            user.has_perm("calls.review_proposal", assignment)
+            and review_open
+            and proposal.status == Proposal.Status.EVALUATION
+        )
+
+    open_now = {
+        # assignment_declare: the assigned evaluator, once, while the proposal's evaluation is open
+        "declare": lambda: (
+            assignment.declaration == Assignment.Declaration.PENDING
+            and user.has_perm("calls.declare_conflict", assignment)
+            and proposal.status in OPEN_WORK
+        ),
+        "save_review": may_review,
+        # review_save(submit=True) / review_submit: as saving, and not once the consensus is recorded
+        "submit_review": lambda: may_review() and not hasattr(proposal, "consensus"),
+    }
+    return [name for name in ASSIGNMENT_ACTIONS if open_now[name]()]
+
+
+def cut_off_actions(*, cut_off: CutOff, user, ranking: Ranking | None = None) -> list[str]:
+    """The actions of CUT_OFF_ACTIONS that `user` may take on the decisions of `cut_off` now, from its ranking
+    (`Ranking.can_confirm` / `Ranking.can_publish`, which say what decisions_confirm / decisions_publish accept).
+    Pass the ranking when it is at hand; it is computed otherwise."""
+    if not user.has_perm("calls.manage_evaluation"):
+        return []
+    ranking = ranking if ranking is not None else cut_off_ranking(cut_off=cut_off)
+    open_now = {"confirm_decisions": ranking.can_confirm, "publish_decisions": ranking.can_publish}
+    return [name for name in CUT_OFF_ACTIONS if open_now[name]]
