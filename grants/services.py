@@ -38,6 +38,7 @@ from grants.selectors import (
     envelope_subtree_totals,
     grant_totals,
 )
+from grants.transitions import GRANT
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
@@ -328,15 +329,12 @@ def commitment_create(
     _check_chain_fits(chain, amount)
     entry = _entry(grant=grant, envelope_id=envelope.pk, kind=LedgerEntry.Kind.COMMITMENT, amount=amount,
                    actor=actor, memo=memo)  # fmt: skip
-    fields = []
-    if grant.envelope_id is None:
-        grant.envelope = envelope
-        fields.append("envelope")
+    fields = {"envelope": envelope} if grant.envelope_id is None else {}
     if grant.status == Grant.Status.PREPARED:
-        grant.status = Grant.Status.BUDGET_COMMITTED
-        fields.append("status")
-    if fields:
-        grant.save(update_fields=[*fields, "updated_at"])
+        GRANT.move(grant, Grant.Status.BUDGET_COMMITTED, **fields)
+    elif fields:
+        grant.envelope = envelope
+        grant.save(update_fields=["envelope", "updated_at"])
     audit_record(actor=actor, verb="commitment.create", target=grant,
                  changes={"envelope": envelope.code, "amount": amount, "entry": entry.pk})  # fmt: skip
     return entry
@@ -359,10 +357,7 @@ def grant_sign(*, grant: Grant, actor: User | None) -> Grant:
             f"{grant.reference} has no budget commitment left: the grant is signed only after the budget commitment.",
             code="not_committed",
         )
-    grant.status = Grant.Status.SIGNED
-    grant.signed_at = timezone.now()
-    grant.signed_by = actor
-    grant.save(update_fields=["status", "signed_at", "signed_by", "updated_at"])
+    GRANT.move(grant, Grant.Status.SIGNED, signed_at=timezone.now(), signed_by=actor)
     audit_record(actor=actor, verb="grant.sign", target=grant, changes={"status": grant.status})
     award_letter_request(grant=grant, actor=actor)
     recipient = grant.proposal.created_by
@@ -439,12 +434,9 @@ def payment_record(*, grant: Grant, kind: str, amount: Decimal, actor: User | No
             )
             changes["decommitted"] = balance
             changes["decommitment_entry"] = rest.pk
-        grant.status = Grant.Status.CLOSED
-        grant.closed_at = timezone.now()
-        grant.save(update_fields=["status", "closed_at", "updated_at"])
+        GRANT.move(grant, Grant.Status.CLOSED, closed_at=timezone.now())
     elif grant.status == Grant.Status.SIGNED:
-        grant.status = Grant.Status.ACTIVE
-        grant.save(update_fields=["status", "updated_at"])
+        GRANT.move(grant, Grant.Status.ACTIVE)
     audit_record(actor=actor, verb="payment.record", target=grant, changes=changes)
     return entry
 
@@ -551,10 +543,7 @@ def grant_terminate(*, grant: Grant, reason: str, actor: User | None) -> Grant:
     if ral > 0:
         _entry(grant=grant, envelope_id=grant.envelope_id, kind=LedgerEntry.Kind.DECOMMITMENT, amount=ral,
                actor=actor, memo=f"Decommitted at termination: {reason}")  # fmt: skip
-    grant.status = Grant.Status.TERMINATED
-    grant.termination_reason = reason
-    grant.closed_at = timezone.now()
-    grant.save(update_fields=["status", "termination_reason", "closed_at", "updated_at"])
+    GRANT.move(grant, Grant.Status.TERMINATED, termination_reason=reason, closed_at=timezone.now())
     audit_record(actor=actor, verb="grant.terminate", target=grant, changes={"reason": reason, "decommitted": ral})
     return grant
 

@@ -40,6 +40,7 @@ from calls.models import (
     ReviewScore,
     SummaryReport,
 )
+from calls.transitions import ASSIGNMENT, REVIEW, proposal_transition
 from eurohpc.errors import LimitExceeded, NotPermitted, RuleViolation, StateConflict
 from eurohpc.formatting import eur, local
 from eurohpc.models import Role, User
@@ -79,10 +80,7 @@ def _applicant_recipients(proposal: Proposal) -> set[User]:
 
 
 def _move(proposal: Proposal, status: str, **fields) -> None:
-    proposal.status = status
-    for name, value in fields.items():
-        setattr(proposal, name, value)
-    proposal.save(update_fields=["status", "updated_at", *fields])
+    proposal_transition(proposal=proposal, to=status, **fields)
 
 
 # --- assignments ------------------------------------------------------------------------------------
@@ -276,10 +274,12 @@ def assignment_declare(*, assignment: Assignment, conflict: bool, reason: str = 
             code="reason_required",
             errors={"reason": ["Describe the conflict of interest."]},
         )
-    assignment.declaration = Assignment.Declaration.CONFLICT if conflict else Assignment.Declaration.NO_CONFLICT
-    assignment.declaration_reason = reason
-    assignment.declared_at = timezone.now()
-    assignment.save(update_fields=["declaration", "declaration_reason", "declared_at"])
+    ASSIGNMENT.move(
+        assignment,
+        Assignment.Declaration.CONFLICT if conflict else Assignment.Declaration.NO_CONFLICT,
+        declaration_reason=reason,
+        declared_at=timezone.now(),
+    )
     audit_record(
         actor=actor,
         verb="evaluation.declare",
@@ -344,10 +344,9 @@ def review_save(
     if review is None:
         review = Review(assignment=assignment)
     review.draft = {"scores": {code: number(value) for code, value in parsed.items()}, "comments": texts}
-    if submit:
-        review.status = Review.Status.SUBMITTED
-        review.submitted_at = timezone.now()
     review.save()
+    if submit:
+        REVIEW.move(review, Review.Status.SUBMITTED, submitted_at=timezone.now())
     if submit:
         ReviewScore.objects.bulk_create(
             [

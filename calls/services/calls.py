@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from calls.models import Call, CutOff, Proposal
 from calls.models.calls import default_evaluation_scheme
+from calls.transitions import proposals_transition
 from eurohpc.errors import RuleViolation, StateConflict
 from eurohpc.formatting import local
 from eurohpc.models import User
@@ -138,8 +139,11 @@ def cut_off_process(*, cut_off: CutOff, actor: User | None = None) -> int:
         return 0
     if cut_off.closes_at > now:
         raise StateConflict(f"The cut-off of {local(cut_off.closes_at)} has not passed yet.")
-    moved = Proposal.objects.filter(cut_off=cut_off, status=Proposal.Status.SUBMITTED).update(
-        status=Proposal.Status.SCREENING, updated_at=now
+    moved = proposals_transition(
+        proposals=Proposal.objects.filter(cut_off=cut_off),
+        current=Proposal.Status.SUBMITTED,
+        to=Proposal.Status.SCREENING,
+        updated_at=now,
     )
     cut_off.processed_at = now
     cut_off.save(update_fields=["processed_at"])

@@ -8,6 +8,7 @@ from django.db.models import F
 from calls.documents import inspect_pdf
 from calls.models import BudgetLine, Call, CutOff, Document, Proposal
 from calls.services.proposals import document_store
+from calls.transitions import HISTORY_STATES
 from eurohpc.errors import RuleViolation
 from eurohpc.models import Organisation, User
 from eurohpc.services import audit_record
@@ -40,7 +41,7 @@ def proposal_record_history(
     It enters with its final status, a reference of its call, its budget lines and documents (`(kind, file)`,
     each a checked PDF, dated as submitted), and an audit event saying it was recorded.
     """
-    if status not in (Proposal.Status.SELECTED, Proposal.Status.RESERVE, Proposal.Status.REJECTED):
+    if status not in HISTORY_STATES:
         raise RuleViolation("Only decided proposals (selected, reserve, rejected) are recorded as history.")
     if cut_off.call_id != call.pk or submitted_at >= cut_off.closes_at:
         raise RuleViolation("A historic proposal belongs to a cut-off of its call, submitted before it.")

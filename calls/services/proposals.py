@@ -10,6 +10,7 @@ from django.utils import timezone
 from calls.checks import failures, proposal_checks
 from calls.documents import inspect_pdf
 from calls.models import BudgetLine, Call, ConsortiumMember, CutOff, Document, Proposal
+from calls.transitions import proposal_transition
 from eurohpc.countries import COUNTRIES
 from eurohpc.errors import RuleViolation, StateConflict
 from eurohpc.formatting import eur, local
@@ -327,13 +328,15 @@ def proposal_submit(*, proposal: Proposal, actor: User) -> Proposal:
             code="submission_rules",
             errors=problems,
         )
-    proposal.reference = f"{call.identifier}-{call.next_reference_number:04d}"
     Call.objects.filter(pk=call.pk).update(next_reference_number=F("next_reference_number") + 1)
-    proposal.status = Proposal.Status.SUBMITTED
-    proposal.submitted_at = now
-    proposal.submitted_by = actor
-    proposal.cut_off = cut_off
-    proposal.save()
+    proposal_transition(
+        proposal=proposal,
+        to=Proposal.Status.SUBMITTED,
+        reference=f"{call.identifier}-{call.next_reference_number:04d}",
+        submitted_at=now,
+        submitted_by=actor,
+        cut_off=cut_off,
+    )
     audit_record(
         actor=actor,
         verb="proposal.submit",
@@ -360,9 +363,7 @@ def proposal_withdraw(*, proposal: Proposal, actor: User) -> Proposal:
             f"The cut-off of {local(proposal.cut_off.closes_at)} has passed: the proposal can no longer be withdrawn.",
             code="late",
         )
-    proposal.status = Proposal.Status.WITHDRAWN
-    proposal.withdrawn_at = timezone.now()
-    proposal.save(update_fields=["status", "withdrawn_at", "updated_at"])
+    proposal_transition(proposal=proposal, to=Proposal.Status.WITHDRAWN, withdrawn_at=timezone.now())
     audit_record(actor=actor, verb="proposal.withdraw", target=proposal, changes={"status": "withdrawn"})
     return proposal
 
@@ -453,12 +454,13 @@ def proposal_record_eligibility(*, proposal: Proposal, eligible: bool, reason: s
             code="reason_required",
             errors={"reason": ["This field may not be blank."]},
         )
-    before = proposal.status
-    proposal.status = Proposal.Status.ELIGIBLE if eligible else Proposal.Status.INELIGIBLE
-    proposal.eligibility_reason = reason
-    proposal.eligibility_decided_at = timezone.now()
-    proposal.eligibility_decided_by = actor
-    proposal.save()
+    before = proposal_transition(
+        proposal=proposal,
+        to=Proposal.Status.ELIGIBLE if eligible else Proposal.Status.INELIGIBLE,
+        eligibility_reason=reason,
+        eligibility_decided_at=timezone.now(),
+        eligibility_decided_by=actor,
+    )
     audit_record(
         actor=actor,
         verb="proposal.record_eligibility",
