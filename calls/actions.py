@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from calls.models import Call, Proposal
 from calls.services import call_takes_submissions, eligibility_recordable
+from calls.transitions import PROPOSAL
 
 # In the order the page shows them.
 PROPOSAL_ACTIONS = ("edit", "submit", "withdraw", "copy", "record_eligibility")
@@ -20,7 +21,7 @@ def proposal_actions(*, proposal: Proposal, user) -> list[str]:
     open_now = {
         "edit": lambda: status == Proposal.Status.DRAFT and user.has_perm("calls.change_proposal", proposal),
         "submit": lambda: (
-            status == Proposal.Status.DRAFT
+            PROPOSAL.allows(status, Proposal.Status.SUBMITTED)
             and user.has_perm("calls.submit_proposal", proposal)
             and call_takes_submissions(call)
         ),

@@ -8,6 +8,7 @@ an amount is still checked by the service when it is sent (within the grant, the
 from grants.models import Grant, LedgerEntry
 from grants.selectors import Totals, envelope_available_by_id
 from grants.services import LETTER_STATUSES, OPEN_STATUSES, PAYABLE_STATUSES
+from grants.transitions import GRANT
 
 # In the order the page shows them.
 GRANT_ACTIONS = ("commit", "sign", "pay", "decommit", "recover", "terminate", "issue_award_letter")
@@ -23,7 +24,7 @@ def grant_actions(*, grant: Grant, user, totals: Totals) -> list[str]:
         and totals.net_committed < grant.eu_contribution
         and (grant.envelope_id is None or envelope_available_by_id(grant.envelope_id) > 0),
         # grant_sign: committed and not yet signed; the signature issues the award letter (below)
-        "sign": status == Grant.Status.BUDGET_COMMITTED and totals.net_committed > 0 and not letter_blocked,
+        "sign": GRANT.allows(status, Grant.Status.SIGNED) and totals.net_committed > 0 and not letter_blocked,
         # payment_record: signed or active, with something committed and not yet paid
         "pay": status in PAYABLE_STATUSES and totals.outstanding > 0,
         # decommitment_create: what is committed and unpaid can be released
@@ -31,7 +32,7 @@ def grant_actions(*, grant: Grant, user, totals: Totals) -> list[str]:
         # recovery_record: only what was paid is recovered
         "recover": totals.paid > 0,
         # grant_terminate
-        "terminate": status in OPEN_STATUSES,
+        "terminate": GRANT.allows(status, Grant.Status.TERMINATED),
         # award_letter_request: committed, to a beneficiary whose address and legal representative are recorded
         "issue_award_letter": status in LETTER_STATUSES and not letter_blocked,
     }

@@ -10,7 +10,7 @@ from django.utils import timezone
 from calls.checks import failures, proposal_checks
 from calls.documents import inspect_pdf
 from calls.models import BudgetLine, Call, ConsortiumMember, CutOff, Document, Proposal
-from calls.transitions import proposal_transition
+from calls.transitions import PROPOSAL, proposal_transition
 from eurohpc.countries import COUNTRIES
 from eurohpc.errors import RuleViolation, StateConflict
 from eurohpc.formatting import eur, local
@@ -421,8 +421,11 @@ def proposal_copy(*, proposal: Proposal, actor: User) -> Proposal:
     return copy
 
 
-SCREENABLE = (Proposal.Status.SUBMITTED, Proposal.Status.SCREENING, Proposal.Status.ELIGIBLE,
-              Proposal.Status.INELIGIBLE)  # fmt: skip
+# The states an eligibility decision is recorded from, as the proposal's map allows them.
+SCREENABLE = tuple(
+    state for state in Proposal.Status
+    if PROPOSAL.allows(state, Proposal.Status.ELIGIBLE) or PROPOSAL.allows(state, Proposal.Status.INELIGIBLE)
+)  # fmt: skip
 
 
 def eligibility_recordable(proposal: Proposal) -> bool:
