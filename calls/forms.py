@@ -5,6 +5,7 @@ from eurohpc import limits
 from eurohpc.countries import COUNTRY_CHOICES
 from eurohpc.dates import plausible_year
 from eurohpc.models import Organisation
+from eurohpc.money_fields import MoneyField, MoneyInput
 from hosting.models import Machine
 
 
@@ -45,22 +46,14 @@ class BudgetForm(forms.Form):
         for category, label in BudgetLine.Category.choices:
             line = current.get(category)
             for part, part_label in BUDGET_PARTS.items():
-                self.fields[f"{category}-{part}"] = forms.DecimalField(
+                self.fields[f"{category}-{part}"] = MoneyField(
                     max_digits=14,
                     decimal_places=2,
                     min_value=0,
                     required=False,
                     label=f"{label}: {part_label}",
                     initial=getattr(line, part, None),
-                    widget=forms.NumberInput(
-                        attrs={
-                            "step": "0.01",
-                            "min": "0",
-                            "inputmode": "decimal",
-                            "data-category": category,
-                            "data-part": part,
-                        }
-                    ),
+                    widget=MoneyInput(attrs={"data-category": category, "data-part": part}),
                 )
 
     def rows(self):
@@ -123,8 +116,8 @@ class CallForm(forms.Form):
         max_length=limits.CUT_OFFS_TEXT,
         help_text="One cut-off per line, YYYY-MM-DD HH:MM in Europe/Luxembourg time.",
     )
-    indicative_budget = forms.DecimalField(max_digits=14, decimal_places=2, min_value=0, required=False)
-    max_eu_contribution = forms.DecimalField(
+    indicative_budget = MoneyField(max_digits=14, decimal_places=2, min_value=0, required=False)
+    max_eu_contribution = MoneyField(
         max_digits=14, decimal_places=2, min_value=0, required=False, label="Maximum EU contribution per proposal"
     )
     admits_non_eu_participating_states = forms.BooleanField(required=False)

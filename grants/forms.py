@@ -7,19 +7,20 @@ from django import forms
 from eurohpc import limits
 from eurohpc.countries import COUNTRY_CHOICES
 from eurohpc.dates import plausible_year
+from eurohpc.money_fields import MoneyField, MoneyInput
 from grants.models import Envelope, Grant, Programme
 
 AMOUNT = {"max_digits": 14, "decimal_places": 2, "min_value": Decimal("0.01")}
 
 
-class AmountInput(forms.TextInput):
-    def __init__(self):
-        super().__init__(attrs={"inputmode": "decimal", "autocomplete": "off", "placeholder": "0.00"})
+def amount_field() -> MoneyField:
+    """An amount in EUR typed with or without thousands separators, shown as 1,500,000.00."""
+    return MoneyField(label="Amount (EUR)", widget=MoneyInput(attrs={"placeholder": "0.00"}), **AMOUNT)
 
 
 class CommitmentForm(forms.Form):
     envelope = forms.ModelChoiceField(queryset=Envelope.objects.order_by("code"), to_field_name="pk")
-    amount = forms.DecimalField(label="Amount (EUR)", widget=AmountInput(), **AMOUNT)
+    amount = amount_field()
     memo = forms.CharField(required=False, max_length=limits.MEMO)
 
 
@@ -27,12 +28,12 @@ class PaymentForm(forms.Form):
     kind = forms.ChoiceField(
         choices=[("prefinancing", "Pre-financing"), ("interim", "Interim payment"), ("final", "Final payment")]
     )
-    amount = forms.DecimalField(label="Amount (EUR)", widget=AmountInput(), **AMOUNT)
+    amount = amount_field()
     memo = forms.CharField(required=False, max_length=limits.MEMO)
 
 
 class AmountForm(forms.Form):
-    amount = forms.DecimalField(label="Amount (EUR)", widget=AmountInput(), **AMOUNT)
+    amount = amount_field()
     memo = forms.CharField(required=False, max_length=limits.MEMO)
 
 
@@ -46,7 +47,7 @@ class EnvelopeForm(forms.Form):
     programme = forms.ChoiceField(choices=Programme.choices)
     period_start = forms.IntegerField(min_value=2000, max_value=2100)
     period_end = forms.IntegerField(min_value=2000, max_value=2100)
-    amount = forms.DecimalField(label="Amount (EUR)", widget=AmountInput(), **AMOUNT)
+    amount = amount_field()
     parent = forms.ModelChoiceField(queryset=Envelope.objects.order_by("code"), required=False)
 
 

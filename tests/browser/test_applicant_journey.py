@@ -63,7 +63,7 @@ def test_applicant_drafts_budgets_uploads_and_submits_a_proposal(browser, call):
     expect(totals).to_have_text(["EUR 0.00", "EUR 0.00", "EUR 0.00"])
     page.locator("#id_acquisition-total_cost").fill("200000000")
     page.locator("#id_acquisition-eu_contribution").fill("100000000")
-    expect(page.locator("#id_acquisition-national_contribution")).to_have_value("100000000.00")
+    expect(page.locator("#id_acquisition-national_contribution")).to_have_value("100,000,000.00")
     expect(page.locator('[data-check="acquisition"]')).to_have_text("OK")
     page.locator("#id_operations-total_cost").fill("60000000")
     page.locator("#id_operations-eu_contribution").fill("40000000")
