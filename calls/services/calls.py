@@ -133,6 +133,8 @@ def cut_off_process(*, cut_off: CutOff, actor: User | None = None) -> int:
 
     Idempotent: a processed cut-off is left as it is. Returns how many proposals moved.
     """
+    # In the product's lock order (eurohpc/locking.py): the call, the cut-off, then its proposals.
+    call = Call.objects.select_for_update().get(pk=cut_off.call_id)
     cut_off = CutOff.objects.select_for_update(of=("self",)).select_related("call").get(pk=cut_off.pk)
     now = timezone.now()
     if cut_off.processed_at is not None:
@@ -147,7 +149,6 @@ def cut_off_process(*, cut_off: CutOff, actor: User | None = None) -> int:
     )
     cut_off.processed_at = now
     cut_off.save(update_fields=["processed_at"])
-    call = Call.objects.select_for_update().get(pk=cut_off.call_id)
     closed = call.status == Call.Status.OPEN and not call.cut_offs.filter(closes_at__gt=now).exists()
     if closed:
         call.status = Call.Status.CLOSED

@@ -302,6 +302,11 @@ def call_takes_submissions(call: Call) -> bool:
 @transaction.atomic
 def proposal_submit(*, proposal: Proposal, actor: User) -> Proposal:
     """Submit before the call's next cut-off. A second submit of the same proposal returns it unchanged."""
+    # In the product's lock order (eurohpc/locking.py): the call, its next cut-off, then the proposal.
+    call_id = Proposal.objects.filter(pk=proposal.pk).values_list("call_id", flat=True).get()
+    call = Call.objects.select_for_update().get(pk=call_id)
+    now = timezone.now()
+    cut_off = _cut_offs_ahead(call, now).select_for_update().first()
     proposal = Proposal.objects.select_for_update().get(pk=proposal.pk)
     if proposal.status == Proposal.Status.SUBMITTED:
         return proposal  # a double click: one reference
@@ -310,11 +315,8 @@ def proposal_submit(*, proposal: Proposal, actor: User) -> Proposal:
             f"Proposal {proposal} is {proposal.get_status_display().lower()}: only a draft can be submitted.",
             code="not_draft",
         )
-    call = Call.objects.select_for_update().get(pk=proposal.call_id)
-    now = timezone.now()
     if call.status == Call.Status.DRAFT or call.opens_at > now:
         raise StateConflict(f"{call.identifier} is not open yet.", code="call_not_open")
-    cut_off = _cut_offs_ahead(call, now).select_for_update().first()
     if call.status == Call.Status.CLOSED or cut_off is None:
         last = call.cut_offs.order_by("-closes_at").values_list("closes_at", flat=True).first()
         when = f" on {local(last)}" if last else ""

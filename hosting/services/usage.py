@@ -396,6 +396,11 @@ def usage_import_run(*, usage_import_id: int) -> UsageImport | None:
     """
     try:
         with transaction.atomic():
+            # In the product's lock order (eurohpc/locking.py): the machine, then its import.
+            machine_id = UsageImport.objects.filter(pk=usage_import_id).values_list("machine_id", flat=True).first()
+            if machine_id is None:
+                return None
+            machine = Machine.objects.select_for_update().get(pk=machine_id)
             usage_import = (
                 UsageImport.objects.select_for_update(of=("self",))
                 .select_related("uploaded_by")
@@ -404,7 +409,7 @@ def usage_import_run(*, usage_import_id: int) -> UsageImport | None:
             )
             if usage_import is None or usage_import.status != UsageImport.Status.QUEUED:
                 return usage_import
-            usage_import.machine = Machine.objects.select_for_update().get(pk=usage_import.machine_id)
+            usage_import.machine = machine
             usage_import.status = UsageImport.Status.RUNNING
             with usage_import.file.open("rb") as stream:
                 _import_lines(usage_import=usage_import, raw_lines=stream, progress=None)
