@@ -1,0 +1,55 @@
+"""Writes of the evaluation and selection. A proposal moves from eligible to evaluation, and on to selected,
+reserve list, rejected (or withdrawn after selection) only here.
+
+Locks are always taken in this order: call, cut-off, proposals (by primary key), assignments, reviews — and
+the audit chain head last (inside `audit_record`).
+
+One module per state machine: `assignments` (assignments and conflict-of-interest declarations), `reviews`
+(individual reviews), `decisions` (consensus, decisions, publication, promotion, withdrawal after selection),
+`reports` (Evaluation Summary Reports) and `history` (evaluations recorded from before this system ran).
+"""
+
+from calls.evaluation.services.assignments import (
+    DEFAULT_REVIEW_DAYS,
+    AutoAssignResult,
+    assignment_create,
+    assignment_declare,
+    assignments_auto_assign,
+)
+from calls.evaluation.services.decisions import (
+    OUTCOME_BY_FUNDING,
+    STATUS_BY_OUTCOME,
+    consensus_record,
+    decision_record,
+    decisions_confirm,
+    decisions_publish,
+    reserve_promote,
+    selection_withdraw,
+)
+from calls.evaluation.services.history import evaluation_record_history, publication_record_history
+from calls.evaluation.services.reports import RenderError, summary_report_render, summary_report_retry
+from calls.evaluation.services.reviews import coi_refusal, review_save, review_submit
+
+__all__ = [
+    "DEFAULT_REVIEW_DAYS",
+    "OUTCOME_BY_FUNDING",
+    "STATUS_BY_OUTCOME",
+    "AutoAssignResult",
+    "RenderError",
+    "assignment_create",
+    "assignment_declare",
+    "assignments_auto_assign",
+    "coi_refusal",
+    "consensus_record",
+    "decision_record",
+    "decisions_confirm",
+    "decisions_publish",
+    "evaluation_record_history",
+    "publication_record_history",
+    "reserve_promote",
+    "review_save",
+    "review_submit",
+    "selection_withdraw",
+    "summary_report_render",
+    "summary_report_retry",
+]
