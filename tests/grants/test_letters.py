@@ -102,7 +102,7 @@ def test_render_failure_is_retried_then_marked_failed(signed, finance_officer, m
         calls.append(letter.pk)
         raise RenderError("OSError: no fonts")
 
-    monkeypatch.setattr("grants.services._render_letter_pdf", broken)
+    monkeypatch.setattr("grants.services.letters._render_letter_pdf", broken)
     letter = award_letter_request(grant=signed, actor=finance_officer)  # on_commit not run: call the task
     result = render_award_letter.apply(kwargs={"letter_id": letter.pk}).get()
     letter.refresh_from_db()
@@ -113,9 +113,9 @@ def test_render_failure_is_retried_then_marked_failed(signed, finance_officer, m
 
 
 def test_retry_after_a_transient_failure_succeeds(signed, finance_officer, monkeypatch):
-    from grants import services
+    from grants.services import letters
 
-    real = services._render_letter_pdf
+    real = letters._render_letter_pdf
     failures = iter([True])
 
     def flaky(letter):
@@ -123,7 +123,7 @@ def test_retry_after_a_transient_failure_succeeds(signed, finance_officer, monke
             raise RenderError("OSError: temporarily unavailable")
         return real(letter)
 
-    monkeypatch.setattr("grants.services._render_letter_pdf", flaky)
+    monkeypatch.setattr("grants.services.letters._render_letter_pdf", flaky)
     letter = award_letter_request(grant=signed, actor=finance_officer)
     assert render_award_letter.apply(kwargs={"letter_id": letter.pk}).get() == "ready"
     letter.refresh_from_db()

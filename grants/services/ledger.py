@@ -1,82 +1,27 @@
-"""Writes of the budget: envelopes, grants, the commitment ledger, payments and award letters.
+"""Grants and their ledger: creation from a selected proposal, budget commitments, signature, payments,
+decommitments, recoveries, reversals and termination."""
 
-Lock order, the same in every service: the envelopes of a chain (by primary key), then the grant, then
-the audit chain head (inside `audit_record`). Two finance officers therefore queue rather than deadlock,
-and none can take the last euro of an envelope, or of any envelope above it, that another took.
-"""
-
-import hashlib
 from datetime import date, timedelta
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
 
-from django.core.files.base import ContentFile
-from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db import transaction
 from django.utils import timezone
 
-from calls.models import Call, Proposal
+from calls.models import Proposal
 from eurohpc.errors import LimitExceeded, RuleViolation, StateConflict
 from eurohpc.formatting import eur, percent
 from eurohpc.models import User
-from eurohpc.pdf import render_failure_reason
 from eurohpc.services import audit_record, notification_queue
-from grants.models import (
-    AwardLetter,
-    CallFunding,
-    Envelope,
-    EnvelopeAmount,
-    Grant,
-    GrantBudgetLine,
-    LedgerEntry,
-    Programme,
-)
+from grants.models import CallFunding, Envelope, Grant, GrantBudgetLine, LedgerEntry
 from grants.schedule import INTERIM_CAP, default_mutual_insurance_rate
-from grants.selectors import (
-    Totals,
-    award_letter_for_render,
-    envelope_chain_ids,
-    envelope_subtree_totals,
-    grant_totals,
-)
+from grants.selectors import Totals, envelope_subtree_totals, grant_totals
+from grants.services._common import CENT, ZERO, lock_chain, lock_grant, money, status_label
+from grants.services.letters import award_letter_request
 from grants.transitions import GRANT
 
-CENT = Decimal("0.01")
-ZERO = Decimal("0.00")
 PAYMENT_KIND_CHOICES = (LedgerEntry.Kind.PREFINANCING, LedgerEntry.Kind.INTERIM, LedgerEntry.Kind.FINAL)
 OPEN_STATUSES = (Grant.Status.PREPARED, Grant.Status.BUDGET_COMMITTED, Grant.Status.SIGNED, Grant.Status.ACTIVE)
 PAYABLE_STATUSES = (Grant.Status.SIGNED, Grant.Status.ACTIVE)
-LETTER_STATUSES = (Grant.Status.BUDGET_COMMITTED, Grant.Status.SIGNED, Grant.Status.ACTIVE, Grant.Status.CLOSED)
-
-
-class RenderError(Exception):
-    """The award letter could not be rendered; the task retries."""
-
-
-def money(value, *, field: str = "amount") -> Decimal:
-    """A positive amount in EUR with at most two decimals."""
-    try:
-        amount = Decimal(str(value))
-    except (InvalidOperation, ValueError, TypeError):
-        raise RuleViolation(f"The {field} must be an amount in EUR, got {value!r}.", code="amount") from None
-    if not amount.is_finite() or amount != amount.quantize(CENT):
-        raise RuleViolation(f"The {field} must be in EUR with at most two decimals, got {value}.", code="amount")
-    if amount <= 0:
-        raise RuleViolation(f"The {field} must be positive, got {eur(amount)}.", code="amount")
-    return amount.quantize(CENT)
-
-
-def _status_label(grant: Grant) -> str:
-    return Grant.Status(grant.status).label.lower()
-
-
-# --- envelopes ---------------------------------------------------------------------------------------
-
-
-def _lock_chain(envelope_id: int) -> list[Envelope]:
-    """Lock the envelope and all its ancestors, by primary key; return them nearest first."""
-    chain_ids = envelope_chain_ids(Envelope(pk=envelope_id))
-    locked = {e.pk: e for e in Envelope.objects.select_for_update().filter(pk__in=chain_ids).order_by("pk")}
-    return [locked[pk] for pk in chain_ids]
 
 
 def _check_chain_fits(chain: list[Envelope], amount: Decimal) -> None:
@@ -86,111 +31,6 @@ def _check_chain_fits(chain: list[Envelope], amount: Decimal) -> None:
         excess = totals[envelope.pk].net_committed + amount - envelope.amount
         if excess > 0:
             raise LimitExceeded(f"{envelope.code} would be exceeded by {eur(excess)}", code="envelope_exceeded")
-
-
-@transaction.atomic
-def envelope_create(
-    *,
-    code: str,
-    name: str,
-    programme: str,
-    period_start: int,
-    period_end: int,
-    amount: Decimal,
-    parent: Envelope | None = None,
-    is_illustrative: bool = False,
-    actor: User | None,
-) -> Envelope:
-    code = (code or "").strip().upper()
-    if not code or not (name or "").strip():
-        raise RuleViolation("An envelope needs a code and a name.", code="envelope_incomplete")
-    if programme not in Programme.values:
-        raise RuleViolation(
-            f"Unknown programme {programme!r}; programmes are {', '.join(Programme.values)}.", code="programme"
-        )
-    if period_end < period_start:
-        raise RuleViolation(
-            f"The period ends ({period_end}) before it starts ({period_start}).", code="envelope_period"
-        )
-    amount = money(amount)
-    if parent is not None:
-        parent = _lock_chain(parent.pk)[0]
-        if period_start < parent.period_start or period_end > parent.period_end:
-            raise RuleViolation(
-                f"The period {period_start}–{period_end} lies outside {parent.code}'s period {parent.period}.",
-                code="envelope_period",
-            )
-        if amount > parent.amount:
-            raise RuleViolation(
-                f"{code} ({eur(amount)}) cannot be larger than {parent.code} ({eur(parent.amount)}).",
-                code="envelope_amount",
-            )
-    if Envelope.objects.filter(code=code).exists():
-        raise StateConflict(f"An envelope with the code {code} already exists.", code="envelope_exists")
-    envelope = Envelope.objects.create(
-        code=code,
-        name=name.strip(),
-        programme=programme,
-        period_start=period_start,
-        period_end=period_end,
-        amount=amount,
-        parent=parent,
-        is_illustrative=is_illustrative,
-    )
-    EnvelopeAmount.objects.create(envelope=envelope, amount=amount, effective_at=envelope.created_at)
-    audit_record(
-        actor=actor,
-        verb="envelope.create",
-        target=envelope,
-        changes={"amount": amount, "parent": parent.code if parent else None, "programme": programme},
-    )
-    return envelope
-
-
-@transaction.atomic
-def envelope_set_amount(*, envelope: Envelope, amount: Decimal, actor: User | None) -> Envelope:
-    """Change an envelope's amount (a budget amendment); never below what its subtree has committed."""
-    amount = money(amount)
-    envelope = _lock_chain(envelope.pk)[0]
-    _parents, totals = envelope_subtree_totals(root_id=envelope.pk)
-    net = totals[envelope.pk].net_committed
-    if amount < net:
-        raise LimitExceeded(
-            f"{envelope.code} has {eur(net)} committed: its amount cannot fall to {eur(amount)} "
-            f"(short by {eur(net - amount)}).",
-            code="envelope_below_commitments",
-        )
-    if envelope.parent is not None and amount > envelope.parent.amount:
-        raise RuleViolation(
-            f"{envelope.code} ({eur(amount)}) cannot be larger than {envelope.parent.code} "
-            f"({eur(envelope.parent.amount)}).",
-            code="envelope_amount",
-        )
-    before = envelope.amount
-    envelope.amount = amount
-    envelope.save(update_fields=["amount"])
-    EnvelopeAmount.objects.create(envelope=envelope, amount=amount, effective_at=timezone.now())
-    audit_record(actor=actor, verb="envelope.set_amount", target=envelope, changes={"from": before, "to": amount})
-    return envelope
-
-
-@transaction.atomic
-def call_funding_set(*, call: Call, envelope: Envelope, actor: User | None) -> CallFunding:
-    """Name the envelope that funds `call` (its ranking's funding line is drawn against it)."""
-    funding = CallFunding.objects.select_for_update().filter(call=call).first()
-    if funding is not None and funding.envelope_id == envelope.pk:
-        return funding
-    before = funding.envelope.code if funding else None
-    if funding is None:
-        funding = CallFunding.objects.create(call=call, envelope=envelope)
-    else:
-        funding.envelope = envelope
-        funding.save(update_fields=["envelope", "updated_at"])
-    audit_record(actor=actor, verb="call.set_funding", target=call, changes={"from": before, "envelope": envelope.code})
-    return funding
-
-
-# --- grants ------------------------------------------------------------------------------------------
 
 
 def _default_dates(today: date) -> tuple[date, date]:
@@ -281,10 +121,6 @@ def grant_create_from_proposal(
     return grant
 
 
-def _lock_grant(grant: Grant) -> Grant:
-    return Grant.objects.select_for_update(of=("self",)).select_related("envelope").get(pk=grant.pk)
-
-
 def _entry(*, grant: Grant, envelope_id: int, kind: str, amount: Decimal, actor, memo: str = "", **extra):
     return LedgerEntry.objects.create(
         grant=grant,
@@ -308,10 +144,10 @@ def commitment_create(
     cannot both take the last euro.
     """
     amount = money(amount)
-    chain = _lock_chain(envelope.pk)
-    grant = _lock_grant(grant)
+    chain = lock_chain(envelope.pk)
+    grant = lock_grant(grant)
     if grant.status not in OPEN_STATUSES:
-        raise StateConflict(f"{grant.reference} is {_status_label(grant)}: no further commitment can be made.",
+        raise StateConflict(f"{grant.reference} is {status_label(grant)}: no further commitment can be made.",
                             code="grant_not_open")  # fmt: skip
     if grant.envelope_id is not None and grant.envelope_id != envelope.pk:
         raise StateConflict(
@@ -343,14 +179,14 @@ def commitment_create(
 @transaction.atomic
 def grant_sign(*, grant: Grant, actor: User | None) -> Grant:
     """Record the signature (the legal commitment), only after the budget commitment; issue the award letter."""
-    grant = _lock_grant(grant)
+    grant = lock_grant(grant)
     if grant.status == Grant.Status.PREPARED:
         raise StateConflict(
             f"{grant.reference} has no budget commitment yet: the grant is signed only after the budget commitment.",
             code="not_committed",
         )
     if grant.status != Grant.Status.BUDGET_COMMITTED:
-        raise StateConflict(f"{grant.reference} is {_status_label(grant)}: it cannot be signed again.",
+        raise StateConflict(f"{grant.reference} is {status_label(grant)}: it cannot be signed again.",
                             code="not_signable")  # fmt: skip
     if grant_totals(grant=grant).net_committed <= 0:
         raise StateConflict(
@@ -396,10 +232,10 @@ def payment_record(*, grant: Grant, kind: str, amount: Decimal, actor: User | No
             f"Unknown payment kind {kind!r}; kinds are {', '.join(PAYMENT_KIND_CHOICES)}.", code="payment_kind"
         )
     amount = money(amount)
-    grant = _lock_grant(grant)
+    grant = lock_grant(grant)
     if grant.status not in PAYABLE_STATUSES:
         raise StateConflict(
-            f"{grant.reference} is {_status_label(grant)}: payments are made on a signed grant only.",
+            f"{grant.reference} is {status_label(grant)}: payments are made on a signed grant only.",
             code="not_payable",
         )
     totals = grant_totals(grant=grant)
@@ -445,7 +281,7 @@ def payment_record(*, grant: Grant, kind: str, amount: Decimal, actor: User | No
 def decommitment_create(*, grant: Grant, amount: Decimal, actor: User | None, memo: str = "") -> LedgerEntry:
     """Release part of what is committed and not yet paid (the RAL) back to the envelope."""
     amount = money(amount)
-    grant = _lock_grant(grant)
+    grant = lock_grant(grant)
     totals = grant_totals(grant=grant)
     ral = totals.outstanding
     if amount > ral:
@@ -464,7 +300,7 @@ def decommitment_create(*, grant: Grant, amount: Decimal, actor: User | None, me
 def recovery_record(*, grant: Grant, amount: Decimal, actor: User | None, memo: str = "") -> LedgerEntry:
     """Record money recovered from the beneficiary (an overpayment): it reduces what was paid."""
     amount = money(amount)
-    grant = _lock_grant(grant)
+    grant = lock_grant(grant)
     totals = grant_totals(grant=grant)
     if amount > totals.paid:
         raise LimitExceeded(
@@ -489,8 +325,8 @@ def ledger_entry_reverse(*, entry: LedgerEntry, reason: str, actor: User | None)
         raise RuleViolation("Give the reason for the correction.", code="reason_required",
                             errors={"reason": ["This field may not be blank."]})  # fmt: skip
     original = LedgerEntry.objects.get(pk=entry.pk)
-    chain = _lock_chain(original.envelope_id)
-    grant = _lock_grant(original.grant)
+    chain = lock_chain(original.envelope_id)
+    grant = lock_grant(original.grant)
     if original.reverses_id is not None:
         raise StateConflict("A reversing entry cannot itself be reversed: record a new entry instead.",
                             code="reversal_of_reversal")  # fmt: skip
@@ -498,7 +334,7 @@ def ledger_entry_reverse(*, entry: LedgerEntry, reason: str, actor: User | None)
         raise StateConflict(f"Entry #{original.pk} is already reversed.", code="already_reversed")
     if grant.status in (Grant.Status.CLOSED, Grant.Status.TERMINATED):
         raise StateConflict(
-            f"{grant.reference} is {_status_label(grant)}: its ledger is settled; record a recovery instead.",
+            f"{grant.reference} is {status_label(grant)}: its ledger is settled; record a recovery instead.",
             code="grant_settled",
         )
     totals = grant_totals(grant=grant)
@@ -535,9 +371,9 @@ def grant_terminate(*, grant: Grant, reason: str, actor: User | None) -> Grant:
     if not reason:
         raise RuleViolation("Give the reason for the termination.", code="reason_required",
                             errors={"reason": ["This field may not be blank."]})  # fmt: skip
-    grant = _lock_grant(grant)
+    grant = lock_grant(grant)
     if grant.status not in OPEN_STATUSES:
-        raise StateConflict(f"{grant.reference} is {_status_label(grant)}: it cannot be terminated.",
+        raise StateConflict(f"{grant.reference} is {status_label(grant)}: it cannot be terminated.",
                             code="not_terminable")  # fmt: skip
     ral = grant_totals(grant=grant).outstanding
     if ral > 0:
@@ -546,93 +382,3 @@ def grant_terminate(*, grant: Grant, reason: str, actor: User | None) -> Grant:
     GRANT.move(grant, Grant.Status.TERMINATED, termination_reason=reason, closed_at=timezone.now())
     audit_record(actor=actor, verb="grant.terminate", target=grant, changes={"reason": reason, "decommitted": ral})
     return grant
-
-
-# --- award letters -----------------------------------------------------------------------------------
-
-
-@transaction.atomic
-def award_letter_request(*, grant: Grant, actor: User | None) -> AwardLetter:
-    """Queue a new version of the award letter; older versions stay as they are."""
-    from grants.tasks import render_award_letter
-
-    grant = _lock_grant(grant)
-    if grant.status not in LETTER_STATUSES:
-        raise StateConflict(
-            f"{grant.reference} is {_status_label(grant)}: the award letter is issued once the budget is committed.",
-            code="letter_not_issuable",
-        )
-    beneficiary = grant.beneficiary
-    if beneficiary.letter_missing:
-        raise StateConflict(
-            f"The award letter is addressed to {beneficiary.short_name}'s registered address and names its legal "
-            f"representative; the organisation register holds no {' and no '.join(beneficiary.letter_missing)} "
-            f"for {beneficiary.short_name} yet. An administrator records them first.",
-            code="beneficiary_signatory_missing",
-        )
-    latest = AwardLetter.objects.filter(grant=grant).aggregate(v=Max("version"))["v"] or 0
-    letter = AwardLetter.objects.create(
-        grant=grant, version=latest + 1, requested_by=actor, requested_at=timezone.now()
-    )
-    audit_record(actor=actor, verb="award_letter.request", target=grant, changes={"version": letter.version})
-    transaction.on_commit(lambda: render_award_letter.delay(letter_id=letter.pk))
-    return letter
-
-
-def _render_letter_pdf(letter: AwardLetter) -> bytes:
-    from grants.pdf import award_letter_pdf
-
-    try:
-        return award_letter_pdf(letter)
-    except Exception as exc:  # WeasyPrint, fonts, templates: any failure is retried by the task
-        raise RenderError(render_failure_reason(exc)) from exc
-
-
-def award_letter_render(*, letter_id: int) -> AwardLetter | None:
-    """Render a pending letter to PDF and store it with its SHA-256. Idempotent: a ready letter is kept."""
-    letter = award_letter_for_render(letter_id=letter_id)
-    if letter is None or letter.status == AwardLetter.Status.READY:
-        return letter
-    AwardLetter.objects.filter(pk=letter_id).update(attempts=letter.attempts + 1)
-    pdf = _render_letter_pdf(letter)  # outside the transaction: rendering takes a while
-    digest = hashlib.sha256(pdf).hexdigest()
-    with transaction.atomic():
-        locked = AwardLetter.objects.select_for_update().get(pk=letter_id)
-        if locked.status == AwardLetter.Status.READY:  # another worker finished first
-            return locked
-        locked.file.save(f"v{locked.version}-{digest[:16]}.pdf", ContentFile(pdf), save=False)
-        locked.sha256 = digest
-        locked.size = len(pdf)
-        locked.status = AwardLetter.Status.READY
-        locked.error = ""
-        locked.rendered_at = timezone.now()
-        try:
-            with transaction.atomic():
-                locked.save()
-        except IntegrityError as exc:  # the same bytes twice: cannot happen with distinct versions
-            raise RenderError(f"duplicate SHA-256 {digest}") from exc
-        audit_record(actor=None, verb="award_letter.ready", target=letter.grant,
-                     changes={"version": locked.version, "sha256": digest, "size": len(pdf)})  # fmt: skip
-        notification_queue(
-            recipient=letter.grant.proposal.created_by,
-            subject=f"Award letter {letter.grant.reference} (version {locked.version})",
-            body=(
-                f"The award letter of grant {letter.grant.reference} is ready on the grant's page.\n"
-                f"SHA-256: {digest}\nAnyone can check it at /verify/{digest}/\n"
-            ),
-        )
-    return locked
-
-
-@transaction.atomic
-def award_letter_fail(*, letter_id: int, error: str) -> AwardLetter | None:
-    """Mark a letter failed after its last retry, with the reason; a new version can be requested."""
-    letter = AwardLetter.objects.select_for_update().select_related("grant").filter(pk=letter_id).first()
-    if letter is None or letter.status != AwardLetter.Status.PENDING:
-        return letter
-    letter.status = AwardLetter.Status.FAILED
-    letter.error = error[:2000]
-    letter.save(update_fields=["status", "error"])
-    audit_record(actor=None, verb="award_letter.fail", target=letter.grant,
-                 changes={"version": letter.version, "error": letter.error})  # fmt: skip
-    return letter
