@@ -19,7 +19,7 @@ def largest_cut_offs():
 
     from calls.evaluation.selectors import IN_EVALUATION, OPEN_WORK
     from calls.models import CutOff
-    from calls.scale import PREFIX
+    from calls.seed.scale import PREFIX
 
     cut_offs = (
         CutOff.objects.filter(call__identifier__startswith=f"{PREFIX}-")

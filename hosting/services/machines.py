@@ -111,7 +111,10 @@ def machine_accounting_update(*, machine: Machine, slurm_cluster: str, time_zone
     return machine
 
 
-def _quota_row(*, period: AllocationPeriod, partition: Partition, share: Decimal) -> PartitionQuota:
+def partition_quota_row(*, period: AllocationPeriod, partition: Partition, share: Decimal) -> PartitionQuota:
+    """The (unsaved) quota of `partition` in `period`: its capacity (nodes × units per node × the period's hours ×
+    the availability factor) and the Union's `share` of it, both rounded down to the cent. The services save it
+    when a partition or a period is created; the scale dataset bulk-inserts the same rows."""
     hours = period.hours
     capacity = (Decimal(partition.nodes * partition.units_per_node * hours) * partition.availability_factor).quantize(
         CENT, rounding=ROUND_DOWN
@@ -171,7 +174,7 @@ def partition_create(
     )
     periods = AllocationPeriod.objects.filter(machine=machine).select_related("agreement")
     PartitionQuota.objects.bulk_create(
-        [_quota_row(period=p, partition=partition, share=p.agreement.union_access_share) for p in periods]
+        [partition_quota_row(period=p, partition=partition, share=p.agreement.union_access_share) for p in periods]
     )
     audit_record(
         actor=actor, verb="partition.create", target=partition, changes={"nodes": nodes, "kind": kind, "unit": unit}
@@ -296,7 +299,7 @@ def period_create(*, machine: Machine, name: str, start: date, end: date, actor:
         )
     period = AllocationPeriod.objects.create(machine=machine, agreement=agreement, name=name, start=start, end=end)
     quotas = [
-        _quota_row(period=period, partition=partition, share=agreement.union_access_share)
+        partition_quota_row(period=period, partition=partition, share=agreement.union_access_share)
         for partition in Partition.objects.filter(machine=machine)
     ]
     PartitionQuota.objects.bulk_create(quotas)

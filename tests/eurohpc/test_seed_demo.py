@@ -125,7 +125,7 @@ def test_replayed_at_refuses_a_moment_after_now():
 
     from django.utils import timezone
 
-    from eurohpc.demo import replayed_at
+    from eurohpc.seed.demo import replayed_at
 
     ahead = timezone.now() + timedelta(hours=1)
     with pytest.raises(ValueError, match=r"^The demo replays the past only: .* is after now\.$"):

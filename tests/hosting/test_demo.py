@@ -4,9 +4,9 @@ from datetime import date
 
 import pytest
 
-from eurohpc import demo as core_demo
-from hosting import demo
+from eurohpc.seed import demo as core_demo
 from hosting.models import Allocation, AllocationAlert, HostingAgreement, Machine, UsageRecord, UserProject
+from hosting.seed import demo
 from hosting.selectors import operator_overview
 
 pytestmark = pytest.mark.django_db

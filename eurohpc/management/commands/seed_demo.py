@@ -4,11 +4,17 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from eurohpc.demo import DEMO_PASSWORD, DEMO_USERS
 from eurohpc.models import User
+from eurohpc.seed.demo import DEMO_PASSWORD, DEMO_USERS
 
-# Each app's `demo.seed(out=...)`, in dependency order; each one is idempotent.
-SEEDERS = ["eurohpc.demo", "hosting.demo", "calls.demo", "calls.demo_evaluation", "grants.demo"]
+# Each app's `seed.demo.seed(out=...)`, in dependency order; each one is idempotent.
+SEEDERS = [
+    "eurohpc.seed.demo",
+    "hosting.seed.demo",
+    "calls.seed.demo",
+    "calls.seed.demo_evaluation",
+    "grants.seed.demo",
+]
 
 
 class Command(BaseCommand):

@@ -5,7 +5,7 @@
     python manage.py seed_scale --scale 0.01    # every count × 0.01
     python manage.py seed_scale --usage 500000  # one count changed
 
-Every row is written in bulk (COPY on PostgreSQL, batched inserts elsewhere) by each app's `scale.build()`,
+Every row is written in bulk (COPY on PostgreSQL, batched inserts elsewhere) by each app's `seed.scale.build()`,
 in one transaction: a failure leaves nothing behind. The rows keep the product's invariants (commitments
 within every envelope above them, payments within commitments, allocations within the Union quota, daily
 usage aggregates equal to the job rows) but are not written through the services, so **no audit event is
@@ -286,9 +286,9 @@ class Command(BaseCommand):
         return counts
 
     def _build(self, counts: dict[str, int], seed: int) -> Loader:
-        from calls import scale as calls_scale
-        from grants import scale as grants_scale
-        from hosting import scale as hosting_scale
+        from calls.seed import scale as calls_scale
+        from grants.seed import scale as grants_scale
+        from hosting.seed import scale as hosting_scale
 
         rng = random.Random(seed)
         now = timezone.now().replace(microsecond=0)

@@ -14,8 +14,8 @@ from pathlib import Path
 
 from django.utils import timezone
 
-from eurohpc.demo import DATA_DIR, DEMO_PASSWORD, organisation_by_alias, programme_data
 from eurohpc.models import Organisation, User
+from eurohpc.seed.demo import DATA_DIR, DEMO_PASSWORD, organisation_by_alias, programme_data
 from eurohpc.services import organisation_create, user_create
 from hosting.models import Allocation, AllocationPeriod, HostingAgreement, Machine, Partition, UsageImport, UserProject
 from hosting.services import (
@@ -30,7 +30,7 @@ from hosting.services import (
     usage_import_create,
 )
 
-HOSTING_DATA = Path(__file__).resolve().parent / "data"
+HOSTING_DATA = Path(__file__).resolve().parent.parent / "data"
 SAMPLE_SACCT = HOSTING_DATA / "demo-sacct.txt"
 SACCT_HEADER = "JobID|JobIDRaw|Cluster|Partition|Account|User|Start|End|ElapsedRaw|State|NNodes|NCPUS|AllocTRES"
 USAGE_DAYS = 21

@@ -5,7 +5,7 @@ declared no conflict, reviewed and agreed a consensus; the decisions were publis
 reports prepared, all dated as on the day of the decision. The open demo call's first cut-off (passed a week
 before seeding) is mid-evaluation, every step of it in the past: experts assigned, some declarations and reviews
 in, a recusal to replace, one consensus recorded, one waiting — so every role finds work on its dashboard. Runs
-after `calls.demo`; idempotent.
+after `calls.seed.demo`; idempotent.
 """
 
 import contextlib
@@ -18,8 +18,8 @@ from django.utils import timezone
 from calls.evaluation import services
 from calls.evaluation.selectors import conflict_reason
 from calls.models import Assignment, Call, Consensus, CutOff, Proposal, Review, SummaryReport
-from eurohpc.demo import replayed_at
 from eurohpc.models import Role, User
+from eurohpc.seed.demo import replayed_at
 from eurohpc.services import user_create
 
 HISTORIC_CALLS = ("EUROHPC-2024-CEI-AI-01", "EUROHPC-2024-CEI-AI-02")
@@ -53,7 +53,7 @@ def _experts(out) -> list[User]:
     experts = list(User.objects.filter(username__in=["evaluator1", "evaluator2", "evaluator3"]).order_by("username"))
     reserve = User.objects.filter(username=RESERVE_EXPERT[0]).first()
     if reserve is None:
-        from eurohpc.demo import DEMO_PASSWORD
+        from eurohpc.seed.demo import DEMO_PASSWORD
 
         username, first, last = RESERVE_EXPERT
         reserve = user_create(
@@ -136,7 +136,7 @@ def seed_demo_call(*, out, officer: User, experts: list[User]) -> None:
 
     call = Call.objects.filter(identifier=DEMO_CALL).first()
     if call is None:
-        out("evaluation: no demo call to evaluate (run calls.demo first)")
+        out("evaluation: no demo call to evaluate (run calls.seed.demo first)")
         return
     cut_off = call.cut_offs.filter(processed_at__isnull=False).order_by("closes_at").first()
     if cut_off is None:
@@ -217,7 +217,7 @@ def seed_demo_call(*, out, officer: User, experts: list[User]) -> None:
 def seed(*, out) -> None:
     officer = User.objects.filter(username="officer").first()
     if officer is None:
-        out("evaluation: no programme officer (run eurohpc.demo first)")
+        out("evaluation: no programme officer (run eurohpc.seed.demo first)")
         return
     experts = _experts(out)
     seed_history(out=out, officer=officer, experts=experts)

@@ -15,8 +15,8 @@ from zoneinfo import ZoneInfo
 from django.utils import timezone
 
 from calls.models import Call, Proposal
-from eurohpc.demo import programme_data, replayed_at
 from eurohpc.models import User
+from eurohpc.seed.demo import programme_data, replayed_at
 from grants.models import AwardLetter, Envelope, Grant
 from grants.selectors import envelope_available
 from grants.services import (

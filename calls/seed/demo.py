@@ -19,8 +19,8 @@ from pypdf import PdfWriter
 from calls import services
 from calls.checks import add_years
 from calls.models import Call, Proposal
-from eurohpc.demo import organisation_by_alias, programme_data, replayed_at
 from eurohpc.models import User
+from eurohpc.seed.demo import organisation_by_alias, programme_data, replayed_at
 from hosting.models import Machine
 
 LUX = ZoneInfo("Europe/Luxembourg")

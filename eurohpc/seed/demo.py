@@ -11,7 +11,7 @@ from django.utils import timezone
 from eurohpc.models import Organisation, Role, User
 from eurohpc.services import organisation_create, organisation_signatory_update, user_create, user_grant_role
 
-DATA_DIR = Path(__file__).resolve().parent / "data"
+DATA_DIR = Path(__file__).resolve().parent.parent / "data"  # eurohpc/data
 DEMO_PASSWORD = "eurohpc-demo"  # noqa: S105 - documented demo password, refused under production settings
 
 DEMO_USERS = [

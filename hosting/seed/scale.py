@@ -25,7 +25,7 @@ from hosting.models import (
     UsageRecord,
     UserProject,
 )
-from hosting.services.machines import _quota_row
+from hosting.services.machines import partition_quota_row
 from hosting.services.projects import FAST_LANE_MAX_GPU_HOURS, PAY_PER_USE_CAP, add_months
 
 PREFIX = "SCALE"
@@ -119,7 +119,9 @@ def build(*, load, rng, now: datetime, machines: int, allocations: int, usage: i
     quotas = load.bulk(
         PartitionQuota,
         [
-            _quota_row(period=period, partition=partition, share=agreement_of[period.machine_id].union_access_share)
+            partition_quota_row(
+                period=period, partition=partition, share=agreement_of[period.machine_id].union_access_share
+            )
             for period in periods
             for partition in partitions_of[period.machine_id]
         ],

@@ -1,0 +1,1 @@
+"""Seeding of the calls app: the demo data (`demo`, then `demo_evaluation`) and the scale dataset (`scale`)."""

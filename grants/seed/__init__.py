@@ -1,0 +1,1 @@
+"""Seeding of the grants app: the demo data (`demo`) and the scale dataset (`scale`)."""
