@@ -1,10 +1,16 @@
 """Reads of calls and proposals, each in a bounded number of queries."""
 
-from django.db.models import Count, Max, Min, Prefetch, Q, QuerySet, Sum
+from decimal import Decimal
+
+from django.db.models import Count, DecimalField, Max, Min, Prefetch, Q, QuerySet, Sum, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from calls.models import BudgetLine, Call, ConsortiumMember, CutOff, Document, Proposal
 from eurohpc.models import AuditEvent
+
+ZERO = Decimal("0.00")
+MONEY = DecimalField(max_digits=16, decimal_places=2)
 
 
 def call_list(*, user=None, include_drafts: bool = False) -> QuerySet[Call]:
@@ -76,6 +82,17 @@ def with_budget_totals(proposals) -> list[Proposal]:
         proposal.eu_requested = row["eu"] if row else None
         proposal.total_cost = row["total"] if row else None
     return page
+
+
+def selected_proposals() -> QuerySet[Proposal]:
+    """The selected proposals with their applicant and call and their requested EU contribution (`eu_total`), by
+    reference: the proposals a grant is prepared from."""
+    return (
+        Proposal.objects.filter(status=Proposal.Status.SELECTED)
+        .select_related("organisation", "call")
+        .annotate(eu_total=Coalesce(Sum("budget_lines__eu_contribution"), Value(ZERO), output_field=MONEY))
+        .order_by("reference")
+    )
 
 
 def submission_counts(*, call_id=None) -> dict[str, int]:

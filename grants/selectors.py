@@ -16,6 +16,7 @@ from django.db.models import (
     Case,
     Count,
     DecimalField,
+    Exists,
     ExpressionWrapper,
     F,
     IntegerField,
@@ -32,6 +33,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, TruncMonth
 from django.utils import timezone
 
+from calls.selectors import selected_proposals
 from eurohpc.dates import start_of_day
 from grants.models import PAYMENT_KINDS, AwardLetter, CallFunding, Envelope, EnvelopeAmount, Grant, LedgerEntry
 
@@ -302,6 +304,29 @@ def call_available(call, as_of: date | None = None) -> Decimal | None:
     return envelope_available(envelope, as_of) if envelope else None
 
 
+# --- answers for the apps below, registered in `GrantsConfig.ready()` (`calls.providers`) -----------
+
+
+def call_envelope_id_expression(ref: str) -> Subquery:
+    """The id of the envelope funding the outer call (its id named by `ref`), or NULL; for `annotate`."""
+    return Subquery(CallFunding.objects.filter(call_id=OuterRef(ref)).values("envelope_id")[:1])
+
+
+def proposal_committed_expression(ref: str) -> Exists:
+    """Whether the grant prepared from the outer proposal (its id named by `ref`) has a budget commitment."""
+    return Exists(LedgerEntry.objects.filter(grant__proposal_id=OuterRef(ref), kind=LedgerEntry.Kind.COMMITMENT))
+
+
+def proposal_has_grant_expression(ref: str) -> Exists:
+    """Whether a grant was prepared from the outer proposal (its id named by `ref`); for `annotate`."""
+    return Exists(Grant.objects.filter(proposal_id=OuterRef(ref)))
+
+
+def proposal_grant(proposal_id: int) -> Grant | None:
+    """The grant prepared from a proposal, or None (one query)."""
+    return Grant.objects.filter(proposal_id=proposal_id).first()
+
+
 # --- grants -----------------------------------------------------------------------------------------
 
 
@@ -383,14 +408,8 @@ def grant_ledger(*, grant: Grant) -> QuerySet[LedgerEntry]:
 
 
 def selected_proposals_without_grant():
-    from calls.models import Proposal
-
-    return (
-        Proposal.objects.filter(status=Proposal.Status.SELECTED, grant__isnull=True)
-        .select_related("organisation", "call")
-        .annotate(eu_total=Coalesce(Sum("budget_lines__eu_contribution"), Value(ZERO), output_field=MONEY))
-        .order_by("reference")
-    )
+    """The selected proposals no grant was prepared from yet, with their requested EU contribution (`eu_total`)."""
+    return selected_proposals().filter(grant__isnull=True)
 
 
 def award_letter_for_render(*, letter_id: int) -> AwardLetter | None:
