@@ -6,11 +6,12 @@ class GrantsConfig(AppConfig):
     verbose_name = "Grants and budget"
 
     def ready(self) -> None:
-        # grants stands above calls, which never imports it: what calls needs to know of the budget and the
-        # grants (a call's envelope, a proposal's grant) it asks the provider registered here, in web processes
-        # and workers alike.
+        # grants stands above calls and hosting, which never import it: what they need to know of the budget
+        # and the grants (a call's envelope, a proposal's grant, the grants of a hosting entity) they ask the
+        # providers registered here, in web processes and workers alike.
         from calls.providers import FundingProvider, register_funding
         from grants import selectors
+        from hosting.providers import GrantsProvider, register_grants
 
         register_funding(
             FundingProvider(
@@ -21,3 +22,4 @@ class GrantsConfig(AppConfig):
                 proposal_grant=selectors.proposal_grant,
             )
         )
+        register_grants(GrantsProvider(grants_of_beneficiary=selectors.grants_of_beneficiary))

@@ -35,6 +35,7 @@ from django.utils import timezone
 
 from calls.selectors import selected_proposals
 from eurohpc.dates import start_of_day
+from eurohpc.models import Organisation
 from grants.models import PAYMENT_KINDS, AwardLetter, CallFunding, Envelope, EnvelopeAmount, Grant, LedgerEntry
 
 ZERO = Decimal("0.00")
@@ -304,7 +305,7 @@ def call_available(call, as_of: date | None = None) -> Decimal | None:
     return envelope_available(envelope, as_of) if envelope else None
 
 
-# --- answers for the apps below, registered in `GrantsConfig.ready()` (`calls.providers`) -----------
+# --- answers for calls and hosting (their `providers`), registered in `GrantsConfig.ready()` ------------
 
 
 def call_envelope_id_expression(ref: str) -> Subquery:
@@ -325,6 +326,12 @@ def proposal_has_grant_expression(ref: str) -> Exists:
 def proposal_grant(proposal_id: int) -> Grant | None:
     """The grant prepared from a proposal, or None (one query)."""
     return Grant.objects.filter(proposal_id=proposal_id).first()
+
+
+def grants_of_beneficiary(organisation: Organisation | None) -> QuerySet[Grant]:
+    """The grants going to `organisation` (none for None), by reference; lazy, for a choice field."""
+    grants = Grant.objects.none() if organisation is None else Grant.objects.filter(beneficiary=organisation)
+    return grants.order_by("reference")
 
 
 # --- grants -----------------------------------------------------------------------------------------

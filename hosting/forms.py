@@ -8,6 +8,7 @@ from eurohpc.countries import COUNTRY_CHOICES
 from eurohpc.dates import plausible_year
 from eurohpc.models import Organisation, User
 from hosting.models import AllocationPeriod, Machine, Partition, UserProject
+from hosting.providers import grants_provider
 
 
 def _eu_share_field(help_text: str) -> forms.DecimalField:
@@ -82,11 +83,10 @@ class HostingAgreementForm(forms.Form):
     grant = forms.ModelChoiceField(queryset=None, required=False, help_text="the grant funding the machine, if any")
 
     def __init__(self, *args, machine=None, **kwargs):
-        from grants.models import Grant
-
         super().__init__(*args, **kwargs)
-        grants = Grant.objects.none() if machine is None else Grant.objects.filter(beneficiary=machine.hosting_entity)
-        self.fields["grant"].queryset = grants.order_by("reference")
+        # The grants of the machine's hosting entity, as the grants app lists them (`hosting.providers`).
+        beneficiary = None if machine is None else machine.hosting_entity
+        self.fields["grant"].queryset = grants_provider().grants_of_beneficiary(beneficiary)
         self.fields["grant"].label_from_instance = lambda g: g.reference
 
 

@@ -2,7 +2,6 @@
 
 from datetime import date
 from decimal import ROUND_DOWN, Decimal
-from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.db import transaction
@@ -13,9 +12,7 @@ from eurohpc.models import Organisation, User
 from eurohpc.services import audit_record
 from hosting.formatting import pct
 from hosting.models import AllocationPeriod, HostingAgreement, Machine, Partition, PartitionQuota
-
-if TYPE_CHECKING:
-    from grants.models import Grant
+from hosting.providers import FundingGrant
 
 CENT = Decimal("0.01")
 
@@ -208,7 +205,7 @@ def hosting_agreement_create(
     effective_from: date | None = None,
     eu_share_of_tco: Decimal | None = None,
     reference: str = "",
-    grant: "Grant | None" = None,
+    grant: FundingGrant | None = None,
     actor: User | None,
 ) -> HostingAgreement:
     """Record a hosting agreement; the Union's access share is the EU share of TCO, capped (Art. 17).
