@@ -50,9 +50,10 @@ lint: $(BIN)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-## What CI checks before the tests: lint, migrations in step with the models, the production settings'
-## deploy check, the OpenAPI schema.
+## What CI checks before the tests: lint, the apps' import layers (import-linter, [tool.importlinter] in
+## pyproject.toml), migrations in step with the models, the production settings' deploy check, the OpenAPI schema.
 check: lint
+	$(BIN)/lint-imports --no-cache --config pyproject.toml
 	$(PY) manage.py makemigrations --check --dry-run
 	DJANGO_SETTINGS_MODULE=eurohpc.settings.production \
 	  SECRET_KEY="check-only-$$(head -c 48 /dev/urandom | base64 | tr -d '/+=\n')" \
