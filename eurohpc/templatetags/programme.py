@@ -60,11 +60,3 @@ def change_label(key: str) -> str:
     words = [w.upper() if w.lower() in ("eu", "pi", "pic", "id", "sha256", "gpu", "cpu") else w for w in words]
     text = " ".join(words)
     return text[:1].upper() + text[1:]
-
-
-@register.filter
-def proposal_status(status: str) -> str:
-    """A proposal status as applicants and officers read it: `evaluation` reads "In evaluation"."""
-    from calls.models import Proposal
-
-    return str(dict(Proposal.Status.choices).get(status, status))

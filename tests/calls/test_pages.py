@@ -227,7 +227,7 @@ def test_eligibility_screen_refused_for_applicant(client, applicant):
 
 
 def test_submission_counts_name_statuses_in_words(client, applicant, programme_officer):
-    from eurohpc.templatetags.programme import proposal_status
+    from calls.templatetags.calls_labels import proposal_status
 
     make_submitted(call=make_call(), applicant=applicant)
     client.force_login(programme_officer)
