@@ -28,7 +28,7 @@ from eurohpc.converters import id_param
 from eurohpc.countries import COUNTRY_CHOICES
 from eurohpc.dates import plausible_year
 from eurohpc.models import Organisation
-from hosting.models import Machine
+from hosting.selectors import machine_choices
 
 ERRORS = {400: ErrorSerializer, 401: ErrorSerializer, 403: ErrorSerializer, 404: ErrorSerializer, 409: ErrorSerializer}
 # A list answers 400 for an invalid filter and 404 for a page out of range.
@@ -216,7 +216,7 @@ class ProposalInput(serializers.Serializer):
     acronym = serializers.CharField(max_length=32)
     abstract = serializers.CharField(required=False, allow_blank=True, default="", max_length=limits.ABSTRACT)
     experimental_platform = serializers.BooleanField(required=False, default=False)
-    machine = serializers.PrimaryKeyRelatedField(queryset=Machine.objects.all(), allow_null=True, required=False)
+    machine = serializers.PrimaryKeyRelatedField(queryset=machine_choices(), allow_null=True, required=False)
     planned_machine_name = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
     planned_machine_country = serializers.ChoiceField(
         choices=COUNTRY_CHOICES, required=False, allow_blank=True, default=""
@@ -230,7 +230,7 @@ class ProposalPatchInput(serializers.Serializer):
     acronym = serializers.CharField(max_length=32, required=False)
     abstract = serializers.CharField(required=False, allow_blank=True, max_length=limits.ABSTRACT)
     experimental_platform = serializers.BooleanField(required=False)
-    machine = serializers.PrimaryKeyRelatedField(queryset=Machine.objects.all(), allow_null=True, required=False)
+    machine = serializers.PrimaryKeyRelatedField(queryset=machine_choices(), allow_null=True, required=False)
     planned_machine_name = serializers.CharField(max_length=100, required=False, allow_blank=True)
     planned_machine_country = serializers.ChoiceField(choices=COUNTRY_CHOICES, required=False, allow_blank=True)
     budget_lines = BudgetLineSerializer(many=True, required=False)

@@ -6,7 +6,7 @@ from eurohpc.countries import COUNTRY_CHOICES
 from eurohpc.dates import plausible_year
 from eurohpc.models import Organisation
 from eurohpc.money_fields import MoneyField, MoneyInput
-from hosting.models import Machine
+from hosting.selectors import machine_choices
 
 
 class ProposalForm(forms.Form):
@@ -16,7 +16,7 @@ class ProposalForm(forms.Form):
     abstract = forms.CharField(widget=forms.Textarea(attrs={"rows": 6}), required=False, max_length=limits.ABSTRACT)
     experimental_platform = forms.BooleanField(required=False, label="Includes an experimental AI platform")
     machine = forms.ModelChoiceField(
-        queryset=Machine.objects.select_related("hosting_entity").order_by("name"),
+        queryset=machine_choices(),
         required=False,
         help_text="Upgrade or activities: the EuroHPC machine your organisation hosts.",
     )

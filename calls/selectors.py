@@ -84,6 +84,17 @@ def with_budget_totals(proposals) -> list[Proposal]:
     return page
 
 
+def call_choices() -> QuerySet[Call]:
+    """Every call, by identifier, for a filter or a choice on another app's page."""
+    return Call.objects.order_by("identifier")
+
+
+def proposal_by_id(*, pk: int) -> Proposal | None:
+    """One proposal with its call, cut-off and organisation, for a service of another app to act on (that
+    service checks the proposal's state; the caller answers 404 for None)."""
+    return Proposal.objects.select_related("call", "cut_off", "organisation").filter(pk=pk).first()
+
+
 def selected_proposals() -> QuerySet[Proposal]:
     """The selected proposals with their applicant and call and their requested EU contribution (`eu_total`), by
     reference: the proposals a grant is prepared from."""

@@ -4,7 +4,7 @@ Thin views: parse input, check the permission (django-rules), call one service o
 Domain errors become 400/409 with their message through the project's exception handler.
 """
 
-from django.http import FileResponse
+from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -12,7 +12,7 @@ from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from calls.models import Proposal
+from calls.selectors import proposal_by_id
 from eurohpc.api.permissions import check
 from eurohpc.api.serializers import ErrorSerializer
 from eurohpc.converters import id_param
@@ -132,7 +132,9 @@ class GrantListApi(generics.ListAPIView):
         check(request.user, "grants.add_grant", message="Only finance officers prepare grants.")
         data = GrantCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        proposal = get_object_or_404(Proposal, pk=data.validated_data["proposal"])
+        proposal = proposal_by_id(pk=data.validated_data["proposal"])
+        if proposal is None:
+            raise Http404("No Proposal matches the given query.")
         grant = services.grant_create_from_proposal(
             proposal=proposal,
             start_date=data.validated_data.get("start_date"),

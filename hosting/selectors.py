@@ -183,6 +183,11 @@ def _agreement_share(on: date) -> Subquery:
     )
 
 
+def machine_choices() -> QuerySet[Machine]:
+    """Every machine of the register, by name: what a proposal may name as the machine it upgrades or serves."""
+    return Machine.objects.select_related("hosting_entity").order_by("name")
+
+
 def machine_list(*, user, on: date | None = None) -> QuerySet[Machine]:
     """Machines `user` may see, with partitions and the Union access share in force; two queries."""
     on = on or timezone.localdate()
