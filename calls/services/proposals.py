@@ -299,6 +299,16 @@ def call_takes_submissions(call: Call) -> bool:
     return call.status == Call.Status.OPEN and call.opens_at <= now and _cut_offs_ahead(call, now).exists()
 
 
+def proposal_lock(*, proposal: Proposal) -> Proposal:
+    """The proposal's row locked (in the caller's transaction) with its call, organisation and author, for a
+    service of a higher app that acts on it (grants prepares a grant from it)."""
+    return (
+        Proposal.objects.select_for_update(of=("self",))
+        .select_related("call", "organisation", "created_by")
+        .get(pk=proposal.pk)
+    )
+
+
 @transaction.atomic
 def proposal_submit(*, proposal: Proposal, actor: User) -> Proposal:
     """Submit before the call's next cut-off. A second submit of the same proposal returns it unchanged."""

@@ -8,6 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from calls.models import Proposal
+from calls.services import proposal_lock
 from eurohpc.errors import LimitExceeded, RuleViolation, StateConflict
 from eurohpc.formatting import eur, percent
 from eurohpc.models import User
@@ -52,11 +53,7 @@ def grant_create_from_proposal(
     mutual_insurance_rate: Decimal | None = None,
 ) -> Grant:
     """A selected proposal becomes a prepared grant, with its budget as the EU and national contributions."""
-    proposal = (
-        Proposal.objects.select_for_update(of=("self",))
-        .select_related("call", "organisation", "created_by")
-        .get(pk=proposal.pk)
-    )
+    proposal = proposal_lock(proposal=proposal)
     existing = Grant.objects.filter(proposal_id=proposal.pk).first()
     if existing is not None:
         raise StateConflict(f"Proposal {proposal} already became grant {existing.reference}.", code="grant_exists")
