@@ -89,3 +89,8 @@ def evaluate(proposal: Proposal, evaluators, officer, *consensus: str, reviews=N
         submit_review(a, *(reviews[index] if reviews else consensus))
     consensus_record(proposal=proposal, scores=scores_of(*consensus), comments=comments_for("Agreed."), actor=officer)
     return Proposal.objects.get(pk=proposal.pk)
+
+
+def batch_of(call, applicant, officer, freezer, eus) -> list[Proposal]:
+    """One eligible proposal per EU contribution in `eus`, submitted in that order."""
+    return make_batch(call=call, applicant=applicant, officer=officer, freezer=freezer, count=len(eus), budgets=eus)
