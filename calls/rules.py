@@ -3,6 +3,7 @@
 import rules
 from django.db.models import Q
 
+from eurohpc.permissions import denial
 from eurohpc.rules import is_admin, is_applicant, is_programme_officer
 
 
@@ -43,13 +44,23 @@ def is_opened_by_another_module(user, proposal) -> bool:
 
 can_view_proposal = is_proposal_applicant | is_programme_officer | is_admin | is_opened_by_another_module
 
+# Each permission with the reason a refusal gives (eurohpc.permissions): the pages answer 403 with it.
 rules.add_perm("calls.view_call", rules.always_allow)
 rules.add_perm("calls.manage_calls", is_programme_officer | is_admin)
+denial("calls.manage_calls", "Only programme officers open calls.")
 rules.add_perm("calls.add_proposal", is_applicant)
+denial("calls.add_proposal", "Only applicants (staff of a hosting entity) file proposals.")
 rules.add_perm("calls.view_proposal", can_view_proposal)
+denial("calls.view_proposal", "You may not read this proposal.")
 rules.add_perm("calls.change_proposal", is_proposal_applicant)
+denial("calls.change_proposal", "Only applicant staff of the proposal's organisation can change it.")
 rules.add_perm("calls.submit_proposal", is_proposal_applicant)
+denial("calls.submit_proposal", "Only applicant staff of the proposal's organisation can submit it.")
 rules.add_perm("calls.withdraw_proposal", is_proposal_applicant)
+denial("calls.withdraw_proposal", "Only applicant staff of the proposal's organisation can withdraw it.")
 rules.add_perm("calls.view_document", can_view_proposal)
+denial("calls.view_document", "You may not read this proposal's documents.")
 rules.add_perm("calls.list_submissions", is_programme_officer | is_admin)
+denial("calls.list_submissions", "Only programme officers see the submissions.")
 rules.add_perm("calls.record_eligibility", is_programme_officer)
+denial("calls.record_eligibility", "Only programme officers record eligibility.")

@@ -3,6 +3,7 @@
 import rules
 
 from eurohpc.models import Role
+from eurohpc.permissions import denial
 
 
 def _has_role(role: str):
@@ -30,4 +31,5 @@ def is_member_of(user, organisation) -> bool:
 
 rules.add_perm("eurohpc.list_users", is_officer | is_admin)
 rules.add_perm("eurohpc.view_audit", is_programme_officer | is_finance_officer | is_admin)
+denial("eurohpc.view_audit", "Only officers and administrators can read the audit trail.")
 rules.add_perm("eurohpc.view_organisation", is_member_of | is_officer | is_admin)

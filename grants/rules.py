@@ -7,6 +7,7 @@ as a filter. Another organisation's grant is not found (404), never merely forbi
 import rules
 from django.db.models import Q
 
+from eurohpc.permissions import denial
 from eurohpc.rules import is_admin, is_applicant, is_finance_officer, is_programme_officer
 
 
@@ -45,17 +46,30 @@ def grant_visibility_filter(user) -> Q:
     return Q(pk__in=[])
 
 
+# Each permission with the reason a refusal gives (eurohpc.permissions): the pages answer 403 with it.
 rules.add_perm("grants.view_budget", is_budget_reader)
+denial("grants.view_budget", "Only officers and administrators can read the budget.")
 rules.add_perm("grants.manage_envelopes", is_finance_officer)
+denial("grants.manage_envelopes", "Only finance officers keep the envelopes.")
 rules.add_perm("grants.export", is_budget_reader)
+denial("grants.export", "Only officers and administrators export the budget.")
 rules.add_perm("grants.list_grants", is_budget_reader | is_applicant)
+denial("grants.list_grants", "Your role has no grants to list.")
 rules.add_perm("grants.view_grant", is_budget_reader | is_beneficiary)
 rules.add_perm("grants.add_grant", is_finance_officer)
+denial("grants.add_grant", "Only finance officers prepare grants.")
 rules.add_perm("grants.commit", is_finance_officer)
+denial("grants.commit", "Only finance officers make budget commitments.")
 rules.add_perm("grants.sign", is_finance_officer)
-rules.add_perm("grants.pay", is_finance_officer)
+denial("grants.sign", "Only finance officers record the signature.")
+rules.add_perm("grants.pay", is_finance_officer)  # payments and recoveries
+denial("grants.pay", "Only finance officers record payments.")
 rules.add_perm("grants.decommit", is_finance_officer)
+denial("grants.decommit", "Only finance officers decommit.")
 rules.add_perm("grants.correct_ledger", is_finance_officer)
+denial("grants.correct_ledger", "Only finance officers correct the ledger.")
 rules.add_perm("grants.terminate", is_finance_officer)
+denial("grants.terminate", "Only finance officers terminate grants.")
 rules.add_perm("grants.issue_award_letter", is_finance_officer)
+denial("grants.issue_award_letter", "Only finance officers issue award letters.")
 rules.add_perm("grants.view_award_letter", is_budget_reader | (is_beneficiary_of_letter & letter_is_ready))

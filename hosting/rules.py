@@ -7,6 +7,7 @@ operator may import usage for some machine); with an object, for that object's m
 
 import rules
 
+from eurohpc.permissions import denial
 from eurohpc.rules import is_admin, is_finance_officer, is_hosting_operator, is_programme_officer
 
 
@@ -66,23 +67,33 @@ def leads_a_project(user) -> bool:
 
 sees_everything = is_programme_officer | is_finance_officer | is_admin
 
+# Each permission with the reason a refusal gives (eurohpc.permissions): the pages answer 403 with it.
+
 # Role-only permissions (no query): navigation entries and list pages.
 rules.add_perm("hosting.view_machine_list", sees_everything | is_hosting_operator)
+denial("hosting.view_machine_list", "Only officers and hosting operators see machines.")
 rules.add_perm("hosting.view_allocation_list", sees_everything | is_hosting_operator)
+denial("hosting.view_allocation_list", "Only officers and hosting operators see allocations.")
 rules.add_perm("hosting.view_project_list", sees_everything | is_hosting_operator)
+denial("hosting.view_project_list", "Only officers and hosting operators see projects.")
 rules.add_perm("hosting.view_operator_quota", is_hosting_operator)
+denial("hosting.view_operator_quota", "Only hosting operators have a quota view.")
 
 # Object permissions.
 rules.add_perm("hosting.view_machine", sees_everything | operates)
 rules.add_perm("hosting.view_project", sees_everything | operates | is_principal_investigator)
 rules.add_perm("hosting.view_allocation", sees_everything | operates | is_principal_investigator)
 rules.add_perm("hosting.import_usage", operates)
+denial("hosting.import_usage", "Only the hosting operators of a machine upload its Slurm usage.")
 rules.add_perm("hosting.view_usage_import", sees_everything | operates)
 
 # Writes of the programme office.
 rules.add_perm("hosting.manage_machine", is_programme_officer)  # hosting agreements, periods, Slurm mapping
+denial("hosting.manage_machine", "Only programme officers record machines.")
 rules.add_perm("hosting.add_project", is_programme_officer)
+denial("hosting.add_project", "Only programme officers record user projects.")
 rules.add_perm("hosting.add_allocation", is_programme_officer)
+denial("hosting.add_allocation", "Only programme officers allocate access time.")
 
 # API lists also answer a project's principal investigator, whatever the role.
 rules.add_perm("hosting.list_projects", sees_everything | is_hosting_operator | leads_a_project)

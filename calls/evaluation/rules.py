@@ -10,6 +10,7 @@ from django.db.models import Q, Subquery
 
 from calls.models import Assignment, DecisionPublication, Proposal, Review
 from calls.rules import VIEW_PROPOSAL_GRANTS, VISIBILITY_GRANTS, is_proposal_applicant
+from eurohpc.permissions import denial
 from eurohpc.rules import is_admin, is_evaluator, is_programme_officer
 
 # --- opening proposals to evaluators who declared no conflict ----------------------------------------------
@@ -100,13 +101,23 @@ def reviewed_it_and_consensus_recorded(user, proposal) -> bool:
 can_manage = is_programme_officer
 can_oversee = is_programme_officer | is_admin
 
+# Each permission with the reason a refusal gives (eurohpc.permissions): the pages answer 403 with it.
 rules.add_perm("calls.evaluate", is_evaluator)
+denial("calls.evaluate", "Only evaluators have evaluation assignments.")
 rules.add_perm("calls.view_evaluation", can_oversee)
+denial("calls.view_evaluation", "Only programme officers manage the evaluation.")
 rules.add_perm("calls.manage_evaluation", can_manage)
+denial("calls.manage_evaluation", "Only programme officers manage the evaluation.")
 rules.add_perm("calls.view_assignment", is_assigned_evaluator | can_oversee)
 rules.add_perm("calls.declare_conflict", is_assigned_evaluator)
 rules.add_perm("calls.review_proposal", is_assigned_evaluator & declared_no_conflict)
 rules.add_perm("calls.view_reviews", can_oversee | reviewed_it_and_consensus_recorded)
 rules.add_perm("calls.view_outcome", (is_proposal_applicant & outcome_published) | can_oversee)
+denial("calls.view_outcome", "The outcome of this proposal is shown to its applicant once the decisions are published.")
 rules.add_perm("calls.download_summary_report", is_proposal_applicant & outcome_published)
+denial(
+    "calls.download_summary_report",
+    "The evaluation summary report is for the applicant, once the decision is published.",
+)
 rules.add_perm("calls.withdraw_selection", is_proposal_applicant | can_manage)
+denial("calls.withdraw_selection", "Only the applicant or a programme officer withdraws a selected proposal.")
