@@ -1,11 +1,10 @@
 """Pages of calls and proposals: parse, call one service or selector, render. Refusals keep their 4xx."""
 
-from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
@@ -35,8 +34,7 @@ from calls.selectors import (
     with_budget_totals,
 )
 from eurohpc.converters import database_id
-from eurohpc.errors import DomainError
-from eurohpc.pages import render_refusal as _refused
+from eurohpc.pages import form_post
 from eurohpc.pages import require_perm as _require
 
 PAGE_SIZE = 50
@@ -74,7 +72,7 @@ def call_page(request, identifier: str):
 
 @login_required
 def my_proposals(request):
-    _require(request, "calls.add_proposal", message="Only applicants (staff of a hosting entity) file proposals.")
+    _require(request, "calls.add_proposal")
     if request.user.organisation_id is None:
         raise PermissionDenied("Your account belongs to no organisation.")
     proposals = proposal_list_for_organisation(organisation_id=request.user.organisation_id)
@@ -86,7 +84,7 @@ def my_proposals(request):
 @login_required
 @require_http_methods(["GET", "POST"])
 def proposal_new(request):
-    _require(request, "calls.add_proposal", message="Only applicants (staff of a hosting entity) file proposals.")
+    _require(request, "calls.add_proposal")
     if request.user.organisation_id is None:
         raise PermissionDenied("Your account belongs to no organisation.")
     call_id = database_id(request.GET.get("call")) or 0
@@ -94,14 +92,17 @@ def proposal_new(request):
     form = ProposalForm(request.POST or None, call=call, initial={"type": call.allowed_types[0]})
     context = {"form": form, "call": call}
     if request.method == "POST" and form.is_valid():
-        try:
-            proposal = services.proposal_create(
-                call=call, organisation=request.user.organisation, actor=request.user, **form.cleaned_data
-            )
-        except DomainError as exc:
-            return _refused(request, exc, "calls/proposal_form.html", context)
-        messages.success(request, "Draft created. Next: the consortium, the budget and the documents.")
-        return redirect("proposal-detail", pk=proposal.pk)
+        return form_post(
+            request,
+            form=form,
+            template="calls/proposal_form.html",
+            context=context,
+            save=lambda data: services.proposal_create(
+                call=call, organisation=request.user.organisation, actor=request.user, **data
+            ),
+            success="Draft created. Next: the consortium, the budget and the documents.",
+            redirect_to=_detail_url,
+        )
     return render(request, "calls/proposal_form.html", context, status=400 if form.errors else 200)
 
 
@@ -124,7 +125,7 @@ def _detail_context(request, proposal: Proposal) -> dict:
 @login_required
 def proposal_page(request, pk: int):
     proposal = _proposal(request, pk)
-    _require(request, "calls.view_proposal", proposal, "You may not read this proposal.")
+    _require(request, "calls.view_proposal", proposal)
     return render(request, "calls/proposal_detail.html", _detail_context(request, proposal))
 
 
@@ -132,19 +133,20 @@ def proposal_page(request, pk: int):
 @require_http_methods(["GET", "POST"])
 def proposal_edit(request, pk: int):
     proposal = _proposal(request, pk)
-    _require(
-        request, "calls.change_proposal", proposal, "Only applicant staff of the proposal's organisation can change it."
-    )
+    _require(request, "calls.change_proposal", proposal)
     initial = {f: getattr(proposal, f) for f in services.EDITABLE_FIELDS}
     form = ProposalForm(request.POST or None, call=proposal.call, initial=initial)
     context = {"form": form, "call": proposal.call, "proposal": proposal}
     if request.method == "POST" and form.is_valid():
-        try:
-            services.proposal_update(proposal=proposal, actor=request.user, **form.cleaned_data)
-        except DomainError as exc:
-            return _refused(request, exc, "calls/proposal_form.html", context)
-        messages.success(request, "Details saved.")
-        return redirect("proposal-detail", pk=proposal.pk)
+        return form_post(
+            request,
+            form=form,
+            template="calls/proposal_form.html",
+            context=context,
+            save=lambda data: services.proposal_update(proposal=proposal, actor=request.user, **data),
+            success="Details saved.",
+            redirect_to=_detail_url(proposal),
+        )
     return render(request, "calls/proposal_form.html", context, status=400 if form.errors else 200)
 
 
@@ -152,19 +154,20 @@ def proposal_edit(request, pk: int):
 @require_http_methods(["GET", "POST"])
 def proposal_budget(request, pk: int):
     proposal = _proposal(request, pk)
-    _require(
-        request, "calls.change_proposal", proposal, "Only applicant staff of the proposal's organisation can change it."
-    )
+    _require(request, "calls.change_proposal", proposal)
     form = BudgetForm(request.POST or None, lines=list(proposal.budget_lines.all()))
     rates = {category: proposal.call.funding_rate(category) for category in proposal.call.funding_rates}
     context = {"form": form, "proposal": proposal, "rates": rates}
     if request.method == "POST" and form.is_valid():
-        try:
-            services.proposal_set_budget(proposal=proposal, lines=form.lines(), actor=request.user)
-        except DomainError as exc:
-            return _refused(request, exc, "calls/proposal_budget.html", context)
-        messages.success(request, "Budget saved.")
-        return redirect("proposal-detail", pk=proposal.pk)
+        return form_post(
+            request,
+            form=form,
+            template="calls/proposal_budget.html",
+            context=context,
+            save=lambda data: services.proposal_set_budget(proposal=proposal, lines=form.lines(), actor=request.user),
+            success="Budget saved.",
+            redirect_to=_detail_url(proposal),
+        )
     return render(request, "calls/proposal_budget.html", context, status=400 if form.errors else 200)
 
 
@@ -172,18 +175,19 @@ def proposal_budget(request, pk: int):
 @require_http_methods(["GET", "POST"])
 def proposal_consortium(request, pk: int):
     proposal = _proposal(request, pk)
-    _require(
-        request, "calls.change_proposal", proposal, "Only applicant staff of the proposal's organisation can change it."
-    )
+    _require(request, "calls.change_proposal", proposal)
     form = ConsortiumMemberForm(request.POST or None)
     context = {"form": form, "proposal": proposal}
     if request.method == "POST" and form.is_valid():
-        try:
-            services.consortium_member_add(proposal=proposal, actor=request.user, **form.cleaned_data)
-        except DomainError as exc:
-            return _refused(request, exc, "calls/proposal_consortium.html", context)
-        messages.success(request, f"{form.cleaned_data['organisation'].short_name} added to the consortium.")
-        return redirect("proposal-consortium", pk=proposal.pk)
+        return form_post(
+            request,
+            form=form,
+            template="calls/proposal_consortium.html",
+            context=context,
+            save=lambda data: services.consortium_member_add(proposal=proposal, actor=request.user, **data),
+            success=f"{form.cleaned_data['organisation'].short_name} added to the consortium.",
+            redirect_to=reverse("proposal-consortium", args=[proposal.pk]),
+        )
     return render(request, "calls/proposal_consortium.html", context, status=400 if form.errors else 200)
 
 
@@ -191,41 +195,37 @@ def proposal_consortium(request, pk: int):
 @require_POST
 def proposal_consortium_remove(request, pk: int, member_id: int):
     proposal = _proposal(request, pk)
-    _require(
-        request, "calls.change_proposal", proposal, "Only applicant staff of the proposal's organisation can change it."
-    )
+    _require(request, "calls.change_proposal", proposal)
     member = get_object_or_404(proposal.consortium_members.all(), pk=member_id)
-    try:
-        services.consortium_member_remove(member=member, actor=request.user)
-    except DomainError as exc:
-        return _refused(
-            request, exc, "calls/proposal_consortium.html", {"form": ConsortiumMemberForm(), "proposal": proposal}
-        )
-    messages.success(request, f"{member.organisation.short_name} removed from the consortium.")
-    return redirect("proposal-consortium", pk=proposal.pk)
+    return form_post(
+        request,
+        template="calls/proposal_consortium.html",
+        context=lambda: {"form": ConsortiumMemberForm(), "proposal": proposal},
+        save=lambda _: services.consortium_member_remove(member=member, actor=request.user),
+        success=f"{member.organisation.short_name} removed from the consortium.",
+        redirect_to=reverse("proposal-consortium", args=[proposal.pk]),
+    )
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def proposal_documents(request, pk: int):
     proposal = _proposal(request, pk)
-    _require(
-        request, "calls.change_proposal", proposal, "Only applicant staff of the proposal's organisation can change it."
-    )
+    _require(request, "calls.change_proposal", proposal)
     form = DocumentForm(request.POST or None, request.FILES or None)
     context = {"form": form, "proposal": proposal}
     if request.method == "POST" and form.is_valid():
-        try:
-            document = services.document_upload(
-                proposal=proposal,
-                kind=form.cleaned_data["kind"],
-                uploaded_file=form.cleaned_data["file"],
-                actor=request.user,
-            )
-        except DomainError as exc:
-            return _refused(request, exc, "calls/proposal_documents.html", context)
-        messages.success(request, f"{document.filename} uploaded (SHA-256 {document.sha256[:16]}…).")
-        return redirect("proposal-documents", pk=proposal.pk)
+        return form_post(
+            request,
+            form=form,
+            template="calls/proposal_documents.html",
+            context=context,
+            save=lambda data: services.document_upload(
+                proposal=proposal, kind=data["kind"], uploaded_file=data["file"], actor=request.user
+            ),
+            success=lambda document: f"{document.filename} uploaded (SHA-256 {document.sha256[:16]}…).",
+            redirect_to=reverse("proposal-documents", args=[proposal.pk]),
+        )
     return render(request, "calls/proposal_documents.html", context, status=400 if form.errors else 200)
 
 
@@ -233,35 +233,42 @@ def proposal_documents(request, pk: int):
 @require_POST
 def proposal_document_delete(request, pk: int, document_id: int):
     proposal = _proposal(request, pk)
-    _require(
-        request, "calls.change_proposal", proposal, "Only applicant staff of the proposal's organisation can change it."
-    )
+    _require(request, "calls.change_proposal", proposal)
     document = get_object_or_404(proposal.documents.all(), pk=document_id)
-    try:
-        services.document_delete(document=document, actor=request.user)
-    except DomainError as exc:
-        return _refused(request, exc, "calls/proposal_documents.html", {"form": DocumentForm(), "proposal": proposal})
-    messages.success(request, f"{document.filename} removed.")
-    return redirect("proposal-documents", pk=proposal.pk)
+    return form_post(
+        request,
+        template="calls/proposal_documents.html",
+        context=lambda: {"form": DocumentForm(), "proposal": proposal},
+        save=lambda _: services.document_delete(document=document, actor=request.user),
+        success=f"{document.filename} removed.",
+        redirect_to=reverse("proposal-documents", args=[proposal.pk]),
+    )
 
 
 @login_required
 def proposal_document_download(request, pk: int, document_id: int):
     proposal = _proposal(request, pk)
-    _require(request, "calls.view_document", proposal, "You may not read this proposal's documents.")
+    _require(request, "calls.view_document", proposal)
     document = get_object_or_404(proposal.documents.all(), pk=document_id)
     return document_response(document)
 
 
-def _action(request, pk: int, perm: str, denial: str, action, success: str):
+def _detail_url(proposal: Proposal) -> str:
+    return reverse("proposal-detail", args=[proposal.pk])
+
+
+def _action(request, pk: int, perm: str, action, success: str):
+    """A button of the proposal page: the one service, else the page again with its refusal."""
     proposal = _proposal(request, pk)
-    _require(request, perm, proposal, denial)
-    try:
-        result = action(proposal=proposal, actor=request.user)
-    except DomainError as exc:
-        return _refused(request, exc, "calls/proposal_detail.html", _detail_context(request, proposal))
-    messages.success(request, success.format(proposal=result))
-    return redirect("proposal-detail", pk=result.pk)
+    _require(request, perm, proposal)
+    return form_post(
+        request,
+        template="calls/proposal_detail.html",
+        context=lambda: _detail_context(request, proposal),
+        save=lambda _: action(proposal=proposal, actor=request.user),
+        success=lambda result: success.format(proposal=result),
+        redirect_to=_detail_url,
+    )
 
 
 @login_required
@@ -271,7 +278,6 @@ def proposal_submit(request, pk: int):
         request,
         pk,
         "calls.submit_proposal",
-        "Only applicant staff of the proposal's organisation can submit it.",
         services.proposal_submit,
         "Submitted. Your reference is {proposal.reference}; a receipt is on its way.",
     )
@@ -284,7 +290,6 @@ def proposal_withdraw(request, pk: int):
         request,
         pk,
         "calls.withdraw_proposal",
-        "Only applicant staff of the proposal's organisation can withdraw it.",
         services.proposal_withdraw,
         "Proposal {proposal.reference} withdrawn.",
     )
@@ -297,7 +302,6 @@ def proposal_copy(request, pk: int):
         request,
         pk,
         "calls.change_proposal",
-        "Only applicant staff of the proposal's organisation can copy it.",
         services.proposal_copy,
         "Copied into a new draft.",
     )
@@ -308,7 +312,7 @@ def proposal_copy(request, pk: int):
 
 @login_required
 def submission_list(request):
-    _require(request, "calls.list_submissions", message="Only programme officers see the submissions.")
+    _require(request, "calls.list_submissions")
     params = request.GET
     filters = {
         "call_id": database_id(params.get("call")),
@@ -340,69 +344,85 @@ def submission_list(request):
 @require_http_methods(["GET", "POST"])
 def eligibility_screen(request, pk: int):
     proposal = _proposal(request, pk)
-    _require(request, "calls.record_eligibility", proposal, "Only programme officers record eligibility.")
+    _require(request, "calls.record_eligibility", proposal)
     if proposal.is_draft:
         raise Http404
     form = EligibilityForm(request.POST or None)
     context = {**_detail_context(request, proposal), "form": form,
                "can_record": services.eligibility_recordable(proposal)}  # fmt: skip
     if request.method == "POST" and form.is_valid():
-        try:
-            services.proposal_record_eligibility(proposal=proposal, actor=request.user, **form.cleaned_data)
-        except DomainError as exc:
-            return _refused(request, exc, "calls/eligibility.html", context)
-        messages.success(request, f"Eligibility of {proposal.reference} recorded.")
-        return redirect(f"{reverse('submission-list')}?call={proposal.call_id}")
+        return form_post(
+            request,
+            form=form,
+            template="calls/eligibility.html",
+            context=context,
+            save=lambda data: services.proposal_record_eligibility(proposal=proposal, actor=request.user, **data),
+            success=f"Eligibility of {proposal.reference} recorded.",
+            redirect_to=f"{reverse('submission-list')}?call={proposal.call_id}",
+        )
     return render(request, "calls/eligibility.html", context, status=400 if form.errors else 200)
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def call_new(request):
-    _require(request, "calls.manage_calls", message="Only programme officers open calls.")
+    _require(request, "calls.manage_calls")
     form = CallForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        data = dict(form.cleaned_data)
-        status = Call.Status.OPEN if data.pop("open_now") else Call.Status.DRAFT
-        try:
-            call = services.call_create(actor=request.user, status=status, **data)
-        except DomainError as exc:
-            return _refused(request, exc, "calls/call_form.html", {"form": form})
-        messages.success(request, f"Call {call.identifier} created ({call.get_status_display().lower()}).")
-        return redirect("call-detail", identifier=call.identifier)
+
+        def save(data):
+            data = dict(data)
+            status = Call.Status.OPEN if data.pop("open_now") else Call.Status.DRAFT
+            return services.call_create(actor=request.user, status=status, **data)
+
+        return form_post(
+            request,
+            form=form,
+            template="calls/call_form.html",
+            context={"form": form},
+            save=save,
+            success=lambda call: f"Call {call.identifier} created ({call.get_status_display().lower()}).",
+            redirect_to=_call_url,
+        )
     return render(request, "calls/call_form.html", {"form": form}, status=400 if form.errors else 200)
 
 
 @login_required
 @require_POST
 def call_add_cut_off(request, pk: int):
-    _require(request, "calls.manage_calls", message="Only programme officers add cut-offs.")
+    _require(request, "calls.manage_calls")
     call = get_object_or_404(Call, pk=pk)
     form = CutOffForm(request.POST)
     context = {"call": call_list(include_drafts=True).get(pk=pk), "now": timezone.now(), "cut_off_form": form}
-    if not form.is_valid():
-        return render(request, "calls/call_detail.html", context, status=400)
-    try:
-        services.cut_off_add(call=call, closes_at=form.cleaned_data["closes_at"], actor=request.user)
-    except DomainError as exc:
-        return _refused(request, exc, "calls/call_detail.html", context)
-    messages.success(request, "Cut-off added.")
-    return redirect("call-detail", identifier=call.identifier)
+    return form_post(
+        request,
+        form=form,
+        template="calls/call_detail.html",
+        context=context,
+        save=lambda data: services.cut_off_add(call=call, closes_at=data["closes_at"], actor=request.user),
+        success="Cut-off added.",
+        redirect_to=_call_url(call),
+    )
 
 
 @login_required
 @require_POST
 def call_open(request, pk: int):
-    _require(request, "calls.manage_calls", message="Only programme officers open calls.")
+    _require(request, "calls.manage_calls")
     call = get_object_or_404(Call, pk=pk)
-    try:
-        services.call_open(call=call, actor=request.user)
-    except DomainError as exc:
-        context = {
+    return form_post(
+        request,
+        template="calls/call_detail.html",
+        context=lambda: {
             "call": call_list(include_drafts=True).get(pk=pk),
             "now": timezone.now(),
             "cut_off_form": CutOffForm(),
-        }
-        return _refused(request, exc, "calls/call_detail.html", context)
-    messages.success(request, f"{call.identifier} is open.")
-    return redirect("call-detail", identifier=call.identifier)
+        },
+        save=lambda _: services.call_open(call=call, actor=request.user),
+        success=f"{call.identifier} is open.",
+        redirect_to=_call_url(call),
+    )
+
+
+def _call_url(call: Call) -> str:
+    return reverse("call-detail", kwargs={"identifier": call.identifier})
