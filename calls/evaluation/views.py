@@ -5,7 +5,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -31,12 +31,10 @@ from calls.evaluation.presenters import (
 from calls.evaluation.scheme import scheme_from_data, scheme_of
 from calls.models import Assignment, CutOff, Document, Proposal, Review, SummaryReport
 from calls.selectors import proposal_for
-from eurohpc.errors import DomainError
-from eurohpc.pages import render_refusal as _refused
+from eurohpc.pages import form_post, refusable
 from eurohpc.pages import require_perm as _require
 
 PAGE_SIZE = 50
-ONLY_OFFICERS = "Only programme officers manage the evaluation."
 
 
 # --- evaluator -----------------------------------------------------------------------------------------------
@@ -45,7 +43,7 @@ ONLY_OFFICERS = "Only programme officers manage the evaluation."
 @login_required
 @require_GET
 def evaluator_assignments(request):
-    _require(request, "calls.evaluate", message="Only evaluators have evaluation assignments.")
+    _require(request, "calls.evaluate")
     form = AssignmentFilterForm(request.GET, calls=selectors.evaluator_calls(user=request.user))
     chosen = form.cleaned_data if form.is_valid() else {}
     assignments = selectors.evaluator_assignments(
@@ -59,7 +57,7 @@ def evaluator_assignments(request):
 
 
 def _own_assignment(request, pk: int) -> Assignment:
-    _require(request, "calls.evaluate", message="Only evaluators have evaluation assignments.")
+    _require(request, "calls.evaluate")
     return get_object_or_404(selectors.evaluator_assignments(user=request.user), pk=pk)
 
 
@@ -113,23 +111,35 @@ def assignment_page(request, pk: int):
 def assignment_declare(request, pk: int):
     assignment = _own_assignment(request, pk)
     form = ConflictDeclarationForm(request.POST)
-    if not form.is_valid():
-        return render(request, "evaluation/assignment.html", _assignment_context(request, assignment, form), status=400)
-    conflict = form.cleaned_data["declaration"] == "conflict"
-    try:
-        services.assignment_declare(
-            assignment=assignment, conflict=conflict, reason=form.cleaned_data["reason"], actor=request.user
-        )
-    except DomainError as exc:
+
+    def save(data) -> bool:
+        conflict = data["declaration"] == "conflict"
+        services.assignment_declare(assignment=assignment, conflict=conflict, reason=data["reason"], actor=request.user)
+        return conflict
+
+    def errors_on_form(exc):
         for field, problems in exc.errors.items():
             for problem in problems:
                 form.add_error(field if field in form.fields else None, problem)
-        return _refused(request, exc, "evaluation/assignment.html", _assignment_context(request, assignment, form))
-    if conflict:
-        messages.success(request, f"Conflict of interest recorded: you are recused from {assignment.proposal}.")
-    else:
-        messages.success(request, f"Declaration recorded: proposal {assignment.proposal} is open to you.")
-    return redirect("evaluation-assignment", pk=assignment.pk)
+
+    return form_post(
+        request,
+        form=form,
+        template="evaluation/assignment.html",
+        context=lambda: _assignment_context(request, assignment, form),
+        save=save,
+        success=lambda conflict: (
+            f"Conflict of interest recorded: you are recused from {assignment.proposal}."
+            if conflict
+            else f"Declaration recorded: proposal {assignment.proposal} is open to you."
+        ),
+        redirect_to=_assignment_url(assignment),
+        on_refusal=errors_on_form,
+    )
+
+
+def _assignment_url(assignment: Assignment) -> str:
+    return reverse("evaluation-assignment", args=[assignment.pk])
 
 
 @login_required
@@ -143,14 +153,17 @@ def assignment_review(request, pk: int):
     form.is_valid()  # character fields: always valid; the service checks the scale
     scores, comments = form.values()
     submit = request.POST.get("action") == "submit"
-    try:
-        services.review_save(assignment=assignment, scores=scores, comments=comments, actor=request.user, submit=submit)
-    except DomainError as exc:
-        form.add_service_errors(exc.errors)
-        context = _assignment_context(request, assignment, scores_form=form)
-        return _refused(request, exc, "evaluation/assignment.html", context)
-    messages.success(request, "Review submitted: it is now locked." if submit else "Draft saved.")
-    return redirect("evaluation-assignment", pk=assignment.pk)
+    return form_post(
+        request,
+        template="evaluation/assignment.html",
+        context=lambda: _assignment_context(request, assignment, scores_form=form),
+        save=lambda _: services.review_save(
+            assignment=assignment, scores=scores, comments=comments, actor=request.user, submit=submit
+        ),
+        success="Review submitted: it is now locked." if submit else "Draft saved.",
+        redirect_to=_assignment_url(assignment),
+        on_refusal=lambda exc: form.add_service_errors(exc.errors),
+    )
 
 
 @login_required
@@ -163,7 +176,7 @@ def assignment_document(request, pk: int, document_id: int):
     reason = services.coi_refusal(assignment, assignment.proposal)
     if reason:
         raise PermissionDenied(reason)
-    _require(request, "calls.view_document", assignment.proposal, "You may not read this proposal's documents.")
+    _require(request, "calls.view_document", assignment.proposal)
     document = get_object_or_404(Document.objects.filter(proposal_id=assignment.proposal_id), pk=document_id)
     return document_response(document)
 
@@ -188,13 +201,13 @@ def officer_dashboard_context(request) -> dict:
 @login_required
 @require_GET
 def cut_off_list(request):
-    _require(request, "calls.view_evaluation", message=ONLY_OFFICERS)
+    _require(request, "calls.view_evaluation")
     page = Paginator(selectors.cut_offs_in_evaluation(), PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "evaluation/cut_offs.html", {"page": page})
 
 
 def _cut_off(request, pk: int) -> CutOff:
-    _require(request, "calls.view_evaluation", message=ONLY_OFFICERS)
+    _require(request, "calls.view_evaluation")
     return get_object_or_404(CutOff.objects.select_related("call"), pk=pk)
 
 
@@ -227,41 +240,49 @@ def assignment_board(request, pk: int):
 @require_POST
 def assignment_add(request, pk: int):
     cut_off = _cut_off(request, pk)
-    _require(request, "calls.manage_evaluation", message="Only programme officers assign evaluators.")
+    _require(request, "calls.manage_evaluation")
     open_proposals = selectors.board_proposals(cut_off=cut_off).filter(status__in=selectors.OPEN_WORK)
     data = request.POST.copy()
     if "pair" in data:  # a cell of the board: "<proposal id>:<evaluator id>"
         data["proposal"], _, data["evaluator"] = data["pair"].partition(":")
     form = AssignForm(data, proposals=open_proposals)
-    if not form.is_valid():
-        return render(request, "evaluation/board.html", _board_context(request, cut_off, assign_form=form), status=400)
-    try:
-        assignment = services.assignment_create(actor=request.user, **form.cleaned_data)
-    except DomainError as exc:
-        return _refused(request, exc, "evaluation/board.html", _board_context(request, cut_off, assign_form=form))
-    messages.success(request, f"{assignment.evaluator.display_name} assigned to {assignment.proposal}.")
-    return redirect(f"{reverse('evaluation-board', args=[cut_off.pk])}?page={request.POST.get('page', 1)}")
+    return form_post(
+        request,
+        form=form,
+        template="evaluation/board.html",
+        context=lambda: _board_context(request, cut_off, assign_form=form),
+        save=lambda data: services.assignment_create(actor=request.user, **data),
+        success=lambda assignment: f"{assignment.evaluator.display_name} assigned to {assignment.proposal}.",
+        redirect_to=f"{reverse('evaluation-board', args=[cut_off.pk])}?page={request.POST.get('page', 1)}",
+    )
 
 
 @login_required
 @require_POST
 def auto_assign(request, pk: int):
     cut_off = _cut_off(request, pk)
-    _require(request, "calls.manage_evaluation", message="Only programme officers assign evaluators.")
+    _require(request, "calls.manage_evaluation")
     form = AutoAssignForm(request.POST)
-    if not form.is_valid():
-        return render(request, "evaluation/board.html", _board_context(request, cut_off, auto_form=form), status=400)
-    try:
-        result = services.assignments_auto_assign(cut_off=cut_off, actor=request.user, **form.cleaned_data)
-    except DomainError as exc:
-        return _refused(request, exc, "evaluation/board.html", _board_context(request, cut_off, auto_form=form))
-    if result.created:
-        messages.success(request, f"{len(result.created)} assignment(s) made.")
-    else:
-        messages.info(request, "Every proposal already has its evaluators: nothing to assign.")
-    for proposal, missing in result.shortfall.items():
-        messages.warning(request, f"{proposal}: {missing} evaluator(s) still missing (no one else without a conflict).")
-    return redirect("evaluation-board", pk=cut_off.pk)
+
+    def announce(result) -> None:
+        if result.created:
+            messages.success(request, f"{len(result.created)} assignment(s) made.")
+        else:
+            messages.info(request, "Every proposal already has its evaluators: nothing to assign.")
+        for proposal, missing in result.shortfall.items():
+            messages.warning(
+                request, f"{proposal}: {missing} evaluator(s) still missing (no one else without a conflict)."
+            )
+
+    return form_post(
+        request,
+        form=form,
+        template="evaluation/board.html",
+        context=lambda: _board_context(request, cut_off, auto_form=form),
+        save=lambda data: services.assignments_auto_assign(cut_off=cut_off, actor=request.user, **data),
+        success=announce,
+        redirect_to=reverse("evaluation-board", args=[cut_off.pk]),
+    )
 
 
 def _consensus_context(request, proposal: Proposal, form=None) -> dict:
@@ -294,7 +315,7 @@ def _consensus_context(request, proposal: Proposal, form=None) -> dict:
 @login_required
 @require_http_methods(["GET", "POST"])
 def consensus_page(request, pk: int):
-    _require(request, "calls.view_evaluation", message=ONLY_OFFICERS)
+    _require(request, "calls.view_evaluation")
     proposal = get_object_or_404(
         Proposal.objects.select_related("call", "cut_off", "organisation", "consensus").prefetch_related(
             "consensus__scores"
@@ -305,17 +326,21 @@ def consensus_page(request, pk: int):
         raise Http404
     if request.method == "GET":
         return render(request, "evaluation/consensus.html", _consensus_context(request, proposal))
-    _require(request, "calls.manage_evaluation", message="Only programme officers record the consensus.")
+    _require(request, "calls.manage_evaluation")
     form = ScoresForm(request.POST, scheme=scheme_of(proposal.call))
     form.is_valid()
     scores, comments = form.values()
-    try:
-        services.consensus_record(proposal=proposal, scores=scores, comments=comments, actor=request.user)
-    except DomainError as exc:
-        form.add_service_errors(exc.errors)
-        return _refused(request, exc, "evaluation/consensus.html", _consensus_context(request, proposal, form))
-    messages.success(request, f"Consensus on {proposal} recorded.")
-    return redirect("evaluation-ranking", pk=proposal.cut_off_id)
+    return form_post(
+        request,
+        template="evaluation/consensus.html",
+        context=lambda: _consensus_context(request, proposal, form),
+        save=lambda _: services.consensus_record(
+            proposal=proposal, scores=scores, comments=comments, actor=request.user
+        ),
+        success=f"Consensus on {proposal} recorded.",
+        redirect_to=reverse("evaluation-ranking", args=[proposal.cut_off_id]),
+        on_refusal=lambda exc: form.add_service_errors(exc.errors),
+    )
 
 
 RANKING_PAGE_SIZE = 100
@@ -351,13 +376,16 @@ def ranking_page(request, pk: int):
 
 
 def _ranking_action(request, cut_off: CutOff, action, success: str):
-    _require(request, "calls.manage_evaluation", message=ONLY_OFFICERS)
-    try:
-        action()
-    except DomainError as exc:
-        return _refused(request, exc, "evaluation/ranking.html", _ranking_context(request, cut_off))
-    messages.success(request, success)
-    return redirect("evaluation-ranking", pk=cut_off.pk)
+    """A button of the ranking page: the one service, else the ranking again with its refusal."""
+    _require(request, "calls.manage_evaluation")
+    return form_post(
+        request,
+        template="evaluation/ranking.html",
+        context=lambda: _ranking_context(request, cut_off),
+        save=lambda _: action(),
+        success=success,
+        redirect_to=reverse("evaluation-ranking", args=[cut_off.pk]),
+    )
 
 
 @login_required
@@ -385,7 +413,7 @@ def decisions_publish(request, pk: int):
 
 
 def _officer_proposal(request, pk: int) -> Proposal:
-    _require(request, "calls.view_evaluation", message=ONLY_OFFICERS)
+    _require(request, "calls.view_evaluation")
     proposal = get_object_or_404(Proposal.objects.select_related("cut_off__call"), pk=pk)
     if proposal.cut_off_id is None:
         raise Http404
@@ -475,12 +503,7 @@ def _outcome_context(request, proposal: Proposal) -> dict:
 @require_GET
 def outcome_page(request, pk: int):
     proposal = _visible_proposal(request, pk)
-    _require(
-        request,
-        "calls.view_outcome",
-        proposal,
-        "The outcome of this proposal is shown to its applicant once the decisions are published.",
-    )
+    _require(request, "calls.view_outcome", proposal)
     return render(request, "evaluation/outcome.html", _outcome_context(request, proposal))
 
 
@@ -488,45 +511,36 @@ def outcome_page(request, pk: int):
 @require_POST
 def selection_withdraw(request, pk: int):
     proposal = _visible_proposal(request, pk)
-    _require(
-        request,
-        "calls.withdraw_selection",
-        proposal,
-        "Only the applicant or a programme officer withdraws a selected proposal.",
-    )
+    _require(request, "calls.withdraw_selection", proposal)
     form = ReasonForm(request.POST)
     form.is_valid()
-    back = (
-        reverse("evaluation-ranking", args=[proposal.cut_off_id])
-        if request.user.has_perm("calls.manage_evaluation")
-        else reverse("proposal-outcome", args=[proposal.pk])
+    if request.user.has_perm("calls.manage_evaluation"):  # the officer withdraws it from the ranking
+        back = reverse("evaluation-ranking", args=[proposal.cut_off_id])
+        template, context = "evaluation/ranking.html", lambda: _ranking_context(request, proposal.cut_off)
+    else:
+        back = reverse("proposal-outcome", args=[proposal.pk])
+        template, context = "evaluation/outcome.html", lambda: _outcome_context(request, proposal)
+    return form_post(
+        request,
+        template=template,
+        context=context,
+        save=lambda _: services.selection_withdraw(
+            proposal=proposal, reason=form.cleaned_data.get("reason", ""), actor=request.user
+        ),
+        success=f"The withdrawal of {proposal} from the selection is recorded.",
+        redirect_to=back,
+        list_errors=False,  # the refusal's message alone, as this page has always shown it
     )
-    try:
-        services.selection_withdraw(proposal=proposal, reason=form.cleaned_data.get("reason", ""), actor=request.user)
-    except DomainError as exc:
-        messages.error(request, exc.message)
-        if request.user.has_perm("calls.manage_evaluation"):
-            return render(
-                request, "evaluation/ranking.html", _ranking_context(request, proposal.cut_off), status=exc.status_code
-            )
-        return render(request, "evaluation/outcome.html", _outcome_context(request, proposal), status=exc.status_code)
-    messages.success(request, f"The withdrawal of {proposal} from the selection is recorded.")
-    return redirect(back)
 
 
 @login_required
 @require_GET
 def summary_report_download(request, pk: int):
     proposal = _visible_proposal(request, pk)
-    _require(
+    _require(request, "calls.download_summary_report", proposal)
+    return refusable(
         request,
-        "calls.download_summary_report",
-        proposal,
-        "The evaluation summary report is for the applicant, once the decision is published.",
+        lambda: summary_report_response(report=ready_summary_report(proposal=proposal)),
+        template="evaluation/outcome.html",
+        context=lambda: _outcome_context(request, proposal),
     )
-    try:
-        report = ready_summary_report(proposal=proposal)
-    except DomainError as exc:
-        messages.error(request, exc.message)
-        return render(request, "evaluation/outcome.html", _outcome_context(request, proposal), status=exc.status_code)
-    return summary_report_response(report=report)
