@@ -3,7 +3,6 @@ import json
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
@@ -13,6 +12,7 @@ from django.views.decorators.http import require_GET, require_POST
 from eurohpc.audit_text import action_label, actor_name, sentence_of
 from eurohpc.forms import AuditFilterForm
 from eurohpc.models import Role
+from eurohpc.pages import require_perm
 from eurohpc.selectors import audit_chain_last_check, audit_events
 from eurohpc.services import audit_chain_verify_queue
 
@@ -53,14 +53,12 @@ def dashboard(request):
     return render(request, "dashboard/index.html", {"panels": panels})
 
 
-AUDIT_REFUSAL = "Only officers and administrators can read the audit trail."
 AUDIT_CSV_HEADER = ["seq", "time (Europe/Luxembourg)", "actor username", "actor", "action", "verb", "object type",
                     "object id", "object", "event", "changes", "sha256"]  # fmt: skip
 
 
 def _audit_filters(request) -> AuditFilterForm:
-    if not request.user.has_perm("eurohpc.view_audit"):
-        raise PermissionDenied(AUDIT_REFUSAL)
+    require_perm(request, "eurohpc.view_audit")
     return AuditFilterForm(request.GET)
 
 
@@ -110,8 +108,7 @@ class _Echo:
 @login_required
 @require_POST
 def audit_verify(request):
-    if not request.user.has_perm("eurohpc.view_audit"):
-        raise PermissionDenied(AUDIT_REFUSAL)
+    require_perm(request, "eurohpc.view_audit")
     audit_chain_verify_queue()
     messages.success(request, "The chain is being verified: its result shows here when the walk is done.")
     return redirect("audit-list")

@@ -22,7 +22,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from calls.evaluation.selectors import summary_report_by_hash
 from calls.models import Call
-from eurohpc.errors import DomainError
+from eurohpc.pages import form_post
 from eurohpc.pages import require_perm as _require
 from grants import services
 from grants.actions import grant_actions, ledger_entry_reversible
@@ -108,7 +108,7 @@ def dashboard_panel(request) -> dict:
 @login_required
 @require_GET
 def finance_dashboard(request):
-    _require(request, "grants.view_budget", message="Only officers and administrators can read the budget.")
+    _require(request, "grants.view_budget")
     as_of, as_of_form = _as_of(request)
     context = _dashboard_context(request, as_of=as_of)
     status = 400 if as_of_form.errors else 200
@@ -131,26 +131,24 @@ def finance_dashboard(request):
 @login_required
 @require_POST
 def envelope_create_view(request):
-    _require(request, "grants.manage_envelopes", message="Only finance officers keep the envelopes.")
+    _require(request, "grants.manage_envelopes")
     form = EnvelopeForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, "The envelope could not be created: check the fields.")
-        context = {**_dashboard_context(request, as_of=None), "envelope_form": form}
-        return render(request, "grants/finance_dashboard.html", context, status=400)
-    try:
-        envelope = services.envelope_create(**form.cleaned_data, actor=request.user)
-    except DomainError as exc:
-        messages.error(request, exc.message)
-        context = {**_dashboard_context(request, as_of=None), "envelope_form": form}
-        return render(request, "grants/finance_dashboard.html", context, status=exc.status_code)
-    messages.success(request, f"Envelope {envelope.code} created.")
-    return redirect("grants-finance")
+    return form_post(
+        request,
+        form=form,
+        template="grants/finance_dashboard.html",
+        context=lambda: {**_dashboard_context(request, as_of=None), "envelope_form": form},
+        save=lambda data: services.envelope_create(**data, actor=request.user),
+        success=lambda envelope: f"Envelope {envelope.code} created.",
+        redirect_to="grants-finance",
+        invalid_message="The envelope could not be created: check the fields.",
+    )
 
 
 @login_required
 @require_POST
 def call_funding_view(request, call_id: int):
-    _require(request, "grants.manage_envelopes", message="Only finance officers keep the envelopes.")
+    _require(request, "grants.manage_envelopes")
     call = get_object_or_404(Call, pk=call_id)
     form = CallFundingForm(request.POST)
     if form.is_valid():
@@ -167,7 +165,7 @@ def call_funding_view(request, call_id: int):
 @login_required
 @require_GET
 def grant_list_view(request):
-    _require(request, "grants.list_grants", message="Your role has no grants to list.")
+    _require(request, "grants.list_grants")
     calls = list(Call.objects.order_by("identifier").only("id", "identifier"))
     envelopes = list(Envelope.objects.order_by("code").only("id", "code"))
     form = GrantFilterForm(request.GET or None, calls=calls, envelopes=envelopes)
@@ -190,24 +188,24 @@ def grant_list_view(request):
 @login_required
 @require_http_methods(["GET", "POST"])
 def grant_create_view(request):
-    _require(request, "grants.add_grant", message="Only finance officers prepare grants.")
-    status = 200
+    _require(request, "grants.add_grant")
     if request.method == "POST":
         form = GrantCreateForm(request.POST)
-        if form.is_valid():
+        if form.is_valid():  # a form that does not validate shows the list again (200)
             from calls.models import Proposal
 
             proposal = get_object_or_404(Proposal, pk=form.cleaned_data["proposal"])
-            try:
-                grant = services.grant_create_from_proposal(proposal=proposal, actor=request.user)
-            except DomainError as exc:
-                messages.error(request, exc.message)
-                status = exc.status_code
-            else:
-                messages.success(request, f"Grant {grant.reference} prepared from proposal {proposal.reference}.")
-                return redirect("grants-detail", pk=grant.pk)
+            return form_post(
+                request,
+                form=form,
+                template="grants/grant_create.html",
+                context=lambda: {"proposals": selected_proposals_without_grant()},
+                save=lambda _: services.grant_create_from_proposal(proposal=proposal, actor=request.user),
+                success=lambda grant: f"Grant {grant.reference} prepared from proposal {proposal.reference}.",
+                redirect_to=lambda grant: reverse("grants-detail", args=[grant.pk]),
+            )
     proposals = selected_proposals_without_grant()
-    return render(request, "grants/grant_create.html", {"proposals": proposals}, status=status)
+    return render(request, "grants/grant_create.html", {"proposals": proposals})
 
 
 def _grant_page_context(request, grant: Grant, **forms) -> dict:
@@ -265,27 +263,29 @@ def grant_detail_view(request, pk: int):
     return render(request, "grants/grant_detail.html", _grant_page_context(request, grant))
 
 
-def _grant_action(request, pk: int, *, perm: str, refusal: str, form_class, form_name: str, prefix=None, act):
-    """Validate the form, run the service; on a refusal render the grant page with the message and its status."""
+def _grant_action(request, pk: int, *, perm: str, form_class, form_name: str, prefix=None, act):
+    """Validate the form, run the service (`act` returns the success message); on a refusal render the grant page
+    with the message and its status."""
     grant = _grant(request, pk)
-    _require(request, perm, grant, refusal)
+    _require(request, perm, grant)
     form = form_class(request.POST, prefix=prefix) if form_class else None
-    if form is not None and not form.is_valid():
-        messages.error(request, "The form has errors: nothing was recorded.")
-        context = _grant_page_context(request, grant, **{form_name: form})
-        return render(request, "grants/grant_detail.html", context, status=400)
-    try:
-        message = act(grant, form.cleaned_data if form is not None else {})
-    except DomainError as exc:
-        messages.error(request, exc.message)
-        for problems in exc.errors.values():
-            for problem in problems:
-                messages.error(request, problem)
-        grant = _grant(request, pk)
-        context = _grant_page_context(request, grant, **({form_name: form} if form is not None else {}))
-        return render(request, "grants/grant_detail.html", context, status=exc.status_code)
-    messages.success(request, message)
-    return redirect("grants-detail", pk=pk)
+    forms = {form_name: form} if form is not None else {}
+
+    def read_again(exc) -> None:
+        nonlocal grant
+        grant = _grant(request, pk)  # the service may have changed it in memory before it refused
+
+    return form_post(
+        request,
+        form=form,
+        template="grants/grant_detail.html",
+        context=lambda: _grant_page_context(request, grant, **forms),
+        save=lambda data: act(grant, data),
+        success=lambda message: message,
+        redirect_to=reverse("grants-detail", args=[pk]),
+        invalid_message="The form has errors: nothing was recorded.",
+        on_refusal=read_again,
+    )
 
 
 @login_required
@@ -295,8 +295,9 @@ def grant_commit_view(request, pk: int):
         entry = services.commitment_create(grant=grant, actor=request.user, **data)
         return f"{_eur(entry.amount)} committed against {entry.envelope.code}."
 
-    return _grant_action(request, pk, perm="grants.commit", refusal="Only finance officers make budget commitments.",
-                         form_class=CommitmentForm, form_name="commitment_form", act=act)  # fmt: skip
+    return _grant_action(
+        request, pk, perm="grants.commit", form_class=CommitmentForm, form_name="commitment_form", act=act
+    )
 
 
 @login_required
@@ -306,8 +307,7 @@ def grant_sign_view(request, pk: int):
         services.grant_sign(grant=grant, actor=request.user)
         return f"{grant.reference} signed; the award letter is being rendered."
 
-    return _grant_action(request, pk, perm="grants.sign", refusal="Only finance officers record the signature.",
-                         form_class=None, form_name="", act=act)  # fmt: skip
+    return _grant_action(request, pk, perm="grants.sign", form_class=None, form_name="", act=act)
 
 
 @login_required
@@ -318,8 +318,7 @@ def grant_pay_view(request, pk: int):
         extra = f" ({_eur(entry.withheld)} withheld for mutual insurance)" if entry.withheld else ""
         return f"{entry.get_kind_display()} of {_eur(entry.amount)} recorded{extra}."
 
-    return _grant_action(request, pk, perm="grants.pay", refusal="Only finance officers record payments.",
-                         form_class=PaymentForm, form_name="payment_form", act=act)  # fmt: skip
+    return _grant_action(request, pk, perm="grants.pay", form_class=PaymentForm, form_name="payment_form", act=act)
 
 
 @login_required
@@ -329,8 +328,15 @@ def grant_decommit_view(request, pk: int):
         entry = services.decommitment_create(grant=grant, actor=request.user, **data)
         return f"{_eur(entry.amount)} decommitted."
 
-    return _grant_action(request, pk, perm="grants.decommit", refusal="Only finance officers decommit.",
-                         form_class=AmountForm, form_name="decommitment_form", prefix="decommit", act=act)  # fmt: skip
+    return _grant_action(
+        request,
+        pk,
+        perm="grants.decommit",
+        form_class=AmountForm,
+        form_name="decommitment_form",
+        prefix="decommit",
+        act=act,
+    )
 
 
 @login_required
@@ -340,8 +346,9 @@ def grant_recover_view(request, pk: int):
         entry = services.recovery_record(grant=grant, actor=request.user, **data)
         return f"Recovery of {_eur(entry.amount)} recorded."
 
-    return _grant_action(request, pk, perm="grants.pay", refusal="Only finance officers record recoveries.",
-                         form_class=AmountForm, form_name="recovery_form", prefix="recover", act=act)  # fmt: skip
+    return _grant_action(
+        request, pk, perm="grants.pay", form_class=AmountForm, form_name="recovery_form", prefix="recover", act=act
+    )
 
 
 @login_required
@@ -351,8 +358,15 @@ def grant_terminate_view(request, pk: int):
         services.grant_terminate(grant=grant, actor=request.user, reason=data["reason"])
         return f"{grant.reference} terminated; what was committed and unpaid is decommitted."
 
-    return _grant_action(request, pk, perm="grants.terminate", refusal="Only finance officers terminate grants.",
-                         form_class=ReasonForm, form_name="terminate_form", prefix="terminate", act=act)  # fmt: skip
+    return _grant_action(
+        request,
+        pk,
+        perm="grants.terminate",
+        form_class=ReasonForm,
+        form_name="terminate_form",
+        prefix="terminate",
+        act=act,
+    )
 
 
 @login_required
@@ -364,9 +378,14 @@ def ledger_reverse_view(request, pk: int, entry_id: int):
         return f"Entry #{entry.pk} reversed."
 
     return _grant_action(
-        request, pk, perm="grants.correct_ledger", refusal="Only finance officers correct the ledger.",
-        form_class=ReasonForm, form_name="reverse_form", prefix=f"reverse{entry_id}", act=act,
-    )  # fmt: skip
+        request,
+        pk,
+        perm="grants.correct_ledger",
+        form_class=ReasonForm,
+        form_name="reverse_form",
+        prefix=f"reverse{entry_id}",
+        act=act,
+    )
 
 
 @login_required
@@ -376,8 +395,7 @@ def award_letter_issue_view(request, pk: int):
         letter = services.award_letter_request(grant=grant, actor=request.user)
         return f"Award letter version {letter.version} requested."
 
-    return _grant_action(request, pk, perm="grants.issue_award_letter", refusal="Only finance officers issue award "
-                         "letters.", form_class=None, form_name="", act=act)  # fmt: skip
+    return _grant_action(request, pk, perm="grants.issue_award_letter", form_class=None, form_name="", act=act)
 
 
 @login_required
@@ -497,7 +515,7 @@ def _export_name(stem: str, as_of, ext: str) -> str:
 @login_required
 @require_GET
 def ledger_export(request, fmt: str):
-    _require(request, "grants.export", message="Only officers and administrators export the budget.")
+    _require(request, "grants.export")
     as_of, as_of_form = _as_of(request)
     if as_of_form.errors:
         return _refused_as_of_response(as_of_form)
@@ -509,7 +527,7 @@ def ledger_export(request, fmt: str):
 @login_required
 @require_GET
 def positions_export(request, fmt: str):
-    _require(request, "grants.export", message="Only officers and administrators export the budget.")
+    _require(request, "grants.export")
     as_of, as_of_form = _as_of(request)
     if as_of_form.errors:
         return _refused_as_of_response(as_of_form)
