@@ -116,7 +116,7 @@ class ConsortiumMemberSerializer(serializers.ModelSerializer):
 
 
 class ConsortiumMemberInput(serializers.Serializer):
-    organisation = serializers.PrimaryKeyRelatedField(queryset=Organisation.objects.all())
+    organisation = serializers.PrimaryKeyRelatedField(queryset=Organisation.objects.order_by("short_name"))
     role = serializers.ChoiceField(choices=ConsortiumMember.Role.choices, default=ConsortiumMember.Role.PARTNER)
 
 
@@ -210,7 +210,9 @@ class ProposalListSerializer(serializers.ModelSerializer):
 
 
 class ProposalInput(serializers.Serializer):
-    call = serializers.PrimaryKeyRelatedField(queryset=Call.objects.exclude(status=Call.Status.DRAFT))
+    call = serializers.PrimaryKeyRelatedField(
+        queryset=Call.objects.exclude(status=Call.Status.DRAFT).order_by("-opens_at", "identifier")
+    )
     type = serializers.ChoiceField(choices=Proposal.Type.choices)
     title = serializers.CharField(max_length=255)
     acronym = serializers.CharField(max_length=32)

@@ -127,7 +127,7 @@ def proposal_detail(*, queryset: QuerySet[Proposal]) -> QuerySet[Proposal]:
         "copied_from",
     ).prefetch_related(
         Prefetch("budget_lines", queryset=BudgetLine.objects.order_by("id")),
-        Prefetch("consortium_members", queryset=ConsortiumMember.objects.select_related("organisation")),
+        Prefetch("consortium_members", queryset=ConsortiumMember.objects.select_related("organisation").order_by("id")),
         Prefetch("documents", queryset=Document.objects.select_related("uploaded_by").order_by("uploaded_at", "id")),
     )
 

@@ -179,7 +179,7 @@ class AssignmentReviewApi(APIView):
         """The evaluator's own review (draft or submitted)."""
         assignment = get_assignment(request, pk)
         _review_gate(request, assignment)
-        review = get_object_or_404(Review.objects.prefetch_related("scores"), assignment=assignment)
+        review = get_object_or_404(selectors.reviews_with_scores(), assignment=assignment)
         return Response(OwnReviewSerializer(review).data)
 
     @extend_schema(request=ReviewScoresInput, responses={200: OwnReviewSerializer, 201: OwnReviewSerializer, **ERRORS})
@@ -192,7 +192,7 @@ class AssignmentReviewApi(APIView):
         data.is_valid(raise_exception=True)
         existed = Review.objects.filter(assignment=assignment).exists()
         review = services.review_save(assignment=assignment, actor=request.user, **data.validated_data)
-        review = Review.objects.prefetch_related("scores").get(pk=review.pk)
+        review = selectors.reviews_with_scores().get(pk=review.pk)
         return Response(OwnReviewSerializer(review).data, status=200 if existed else 201)
 
 
@@ -203,7 +203,7 @@ class AssignmentReviewSubmitApi(APIView):
         assignment = get_assignment(request, pk)
         _review_gate(request, assignment)
         review = services.review_submit(assignment=assignment, actor=request.user)
-        return Response(OwnReviewSerializer(Review.objects.prefetch_related("scores").get(pk=review.pk)).data)
+        return Response(OwnReviewSerializer(selectors.reviews_with_scores().get(pk=review.pk)).data)
 
 
 class ProposalReviewsApi(APIView):

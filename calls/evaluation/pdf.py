@@ -35,7 +35,7 @@ def summary_report_context(*, report: SummaryReport) -> dict:
         "proposal": proposal,
         "call": proposal.call,
         "cut_off": proposal.cut_off,
-        "members": ConsortiumMember.objects.filter(proposal=proposal).select_related("organisation"),
+        "members": ConsortiumMember.objects.filter(proposal=proposal).select_related("organisation").order_by("id"),
         "consensus": consensus,
         "scheme": scheme,
         "criteria": criteria,

@@ -72,7 +72,7 @@ class AssignmentSerializer(serializers.ModelSerializer):
 
 
 class AssignmentInput(serializers.Serializer):
-    evaluator = serializers.PrimaryKeyRelatedField(queryset=User.objects.filter(is_active=True))
+    evaluator = serializers.PrimaryKeyRelatedField(queryset=User.objects.filter(is_active=True).order_by("username"))
     deadline = serializers.DateTimeField(required=False, allow_null=True, default=None, validators=[plausible_year])
 
 

@@ -102,7 +102,7 @@ def seed_history(*, out) -> None:
         # Published two weeks before it opened; each cut-off processed minutes after it closed.
         with replayed_at(opens_at - timedelta(days=14)):
             call = _historic_call_create(row, opens_at, antenna, cei_cut_offs, officer)
-        for cut_off in call.cut_offs.all():
+        for cut_off in call.cut_offs.order_by("closes_at"):
             with replayed_at(cut_off.closes_at + timedelta(minutes=5)):
                 services.cut_off_process(cut_off=cut_off, actor=officer)
     out("historic calls: CEI-AI-01, CEI-AI-02 and the Antennas call, closed")

@@ -162,7 +162,9 @@ def seed_demo_call(*, out, officer: User, experts: list[User]) -> None:
                     )
     mine = {
         (a.proposal.acronym, a.evaluator_id): a
-        for a in Assignment.objects.filter(proposal__cut_off=cut_off).select_related("proposal", "evaluator")
+        for a in Assignment.objects.filter(proposal__cut_off=cut_off)
+        .select_related("proposal", "evaluator")
+        .order_by("deadline", "id")
     }
 
     def assignment(acronym: str, expert: User) -> Assignment | None:

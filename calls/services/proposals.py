@@ -277,7 +277,7 @@ def document_delete(*, document: Document, actor: User) -> None:
 def _receipt(proposal: Proposal) -> str:
     documents = "\n".join(
         f"  - {d.get_kind_display()}: {d.filename} ({d.size} bytes), SHA-256 {d.sha256}"
-        for d in proposal.documents.all()
+        for d in proposal.documents.order_by("uploaded_at", "id")
     )
     return (
         f"Your proposal {proposal.acronym} — {proposal.title} was submitted to {proposal.call.identifier}.\n\n"
@@ -419,10 +419,10 @@ def proposal_copy(*, proposal: Proposal, actor: User) -> Proposal:
     ConsortiumMember.objects.bulk_create(
         [
             ConsortiumMember(proposal=copy, organisation_id=m.organisation_id, country=m.country, role=m.role)
-            for m in source.consortium_members.all()
+            for m in source.consortium_members.order_by("id")
         ]
     )
-    for doc in source.documents.all():
+    for doc in source.documents.order_by("uploaded_at", "id"):
         duplicate = Document(
             proposal=copy, kind=doc.kind, filename=doc.filename, sha256=doc.sha256, size=doc.size, uploaded_by=actor
         )

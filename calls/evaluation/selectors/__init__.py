@@ -58,6 +58,7 @@ from calls.evaluation.selectors.reviews import (
     CriterionSpread,
     consensus_spread,
     proposal_for_consensus,
+    reviews_with_scores,
     submitted_reviews,
 )
 
@@ -107,6 +108,7 @@ __all__ = [
     "proposal_for_consensus",
     "proposal_grant",
     "ranking_queryset",
+    "reviews_with_scores",
     "selected_eu_contribution",
     "sort_key",
     "submitted_reviews",

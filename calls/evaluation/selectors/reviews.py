@@ -6,7 +6,7 @@ from decimal import Decimal
 from django.db.models import Prefetch, QuerySet
 
 from calls.evaluation.scheme import SPREAD_FLAG, Scheme, tidy
-from calls.models import Assignment, Proposal, Review, ReviewScore
+from calls.models import Assignment, ConsensusScore, Proposal, Review, ReviewScore
 
 
 @dataclass
@@ -41,6 +41,11 @@ class CriterionSpread:
         if not self.scores:
             return None
         return (sum(self.scores, Decimal("0")) / len(self.scores)).quantize(Decimal("0.01"))
+
+
+def reviews_with_scores() -> QuerySet[Review]:
+    """Reviews with their scores in the order they were written (the scheme's), for an API answer."""
+    return Review.objects.prefetch_related(Prefetch("scores", queryset=ReviewScore.objects.order_by("id")))
 
 
 def submitted_reviews(*, proposal: Proposal) -> list[Review]:
@@ -81,6 +86,6 @@ def consensus_spread(*, proposal: Proposal, scheme: Scheme, reviews: list[Review
 def proposal_for_consensus(*, pk: int, queryset: QuerySet[Proposal]) -> Proposal:
     return (
         queryset.select_related("call", "cut_off", "organisation", "consensus")
-        .prefetch_related("consensus__scores")
+        .prefetch_related(Prefetch("consensus__scores", queryset=ConsensusScore.objects.order_by("id")))
         .get(pk=pk)
     )

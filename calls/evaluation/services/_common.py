@@ -30,7 +30,7 @@ def lock_call(call_id: int) -> Call:
 def applicant_recipients(proposal: Proposal) -> set[User]:
     """The active users who created or submitted the proposal: they hear of its outcome."""
     ids = {i for i in (proposal.created_by_id, proposal.submitted_by_id) if i}
-    return set(User.objects.filter(pk__in=ids, is_active=True))
+    return set(User.objects.filter(pk__in=ids, is_active=True).order_by("username"))
 
 
 def move_proposal(proposal: Proposal, status: str, **fields) -> None:

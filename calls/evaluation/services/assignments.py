@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
+from django.db.models import Prefetch
 from django.utils import timezone
 
 from calls.evaluation.scheme import scheme_of
@@ -135,7 +136,11 @@ def assignments_auto_assign(*, cut_off: CutOff, actor: User, deadline: datetime 
         Proposal.objects.select_for_update(of=("self",))
         .filter(cut_off_id=cut_off.pk, status__in=OPEN_WORK)
         .select_related("organisation")
-        .prefetch_related("consortium_members", "assignments__replacement")
+        .prefetch_related(
+            "consortium_members",
+            Prefetch("assignments", queryset=Assignment.objects.order_by("deadline", "id")),
+            "assignments__replacement",
+        )
         .order_by("pk")
     )
     people = list(evaluators())

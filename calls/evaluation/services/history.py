@@ -129,7 +129,7 @@ def publication_record_history(*, cut_off: CutOff, published_at: datetime, actor
     latest = {}
     for decision in Decision.objects.filter(proposal__cut_off_id=cut_off.pk).order_by("id"):
         latest[decision.proposal_id] = decision
-    for proposal in Proposal.objects.filter(pk__in=latest):
+    for proposal in Proposal.objects.filter(pk__in=latest).order_by("-created_at"):
         request_summary_report(proposal, latest[proposal.pk])
     audit_record(actor=actor, verb="evaluation.record_history_publication", target=cut_off.call,
                  changes={"cut_off": cut_off.closes_at, "published_at": published_at})  # fmt: skip
