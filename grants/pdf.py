@@ -23,7 +23,7 @@ def award_letter_context(letter) -> dict:
         "proposal": proposal,
         "call": proposal.call,
         "cut_off": proposal.cut_off,
-        "budget_lines": list(grant.budget_lines.all()),
+        "budget_lines": list(grant.budget_lines.order_by("id")),
         "schedule": payment_schedule(grant),
         "issued_on": timezone.localdate(letter.requested_at),
         "verify_address": address,

@@ -36,7 +36,16 @@ from django.utils import timezone
 from calls.selectors import selected_proposals
 from eurohpc.dates import start_of_day
 from eurohpc.models import Organisation
-from grants.models import PAYMENT_KINDS, AwardLetter, CallFunding, Envelope, EnvelopeAmount, Grant, LedgerEntry
+from grants.models import (
+    PAYMENT_KINDS,
+    AwardLetter,
+    CallFunding,
+    Envelope,
+    EnvelopeAmount,
+    Grant,
+    GrantBudgetLine,
+    LedgerEntry,
+)
 
 ZERO = Decimal("0.00")
 MONEY = DecimalField(max_digits=16, decimal_places=2)
@@ -395,11 +404,12 @@ def grant_totals_attach(grants: Iterable[Grant]) -> list[Grant]:
 
 def grant_detail(*, user, pk: int) -> Grant | None:
     """One grant with what its page shows, or None when `user` may not see it."""
+    lines = GrantBudgetLine.objects.order_by("id")
     letters = AwardLetter.objects.order_by("-version")
     return (
         Grant.objects.visible_to(user)
         .select_related("beneficiary", "proposal__call", "proposal__cut_off", "envelope", "signed_by")
-        .prefetch_related("budget_lines", Prefetch("award_letters", queryset=letters))
+        .prefetch_related(Prefetch("budget_lines", queryset=lines), Prefetch("award_letters", queryset=letters))
         .filter(pk=pk)
         .first()
     )

@@ -39,7 +39,9 @@ class EnvelopeInputSerializer(serializers.Serializer):
     period_start = serializers.IntegerField(min_value=2000, max_value=2100)
     period_end = serializers.IntegerField(min_value=2000, max_value=2100)
     amount = money_field(min_value=Decimal("0.01"))
-    parent = serializers.PrimaryKeyRelatedField(queryset=Envelope.objects.all(), allow_null=True, required=False)
+    parent = serializers.PrimaryKeyRelatedField(
+        queryset=Envelope.objects.order_by("code"), allow_null=True, required=False
+    )
 
 
 class AsOfSerializer(serializers.Serializer):
@@ -93,7 +95,7 @@ class GrantCreateSerializer(serializers.Serializer):
 
 
 class CommitmentInputSerializer(serializers.Serializer):
-    envelope = serializers.PrimaryKeyRelatedField(queryset=Envelope.objects.all())
+    envelope = serializers.PrimaryKeyRelatedField(queryset=Envelope.objects.order_by("code"))
     amount = money_field(min_value=Decimal("0.01"))
     memo = serializers.CharField(required=False, allow_blank=True, default="", max_length=limits.MEMO)
 

@@ -126,7 +126,8 @@ def seed_grants(*, envelopes: dict[str, Envelope], actor: User | None, out) -> N
             grant_sign(grant=grant, actor=actor)
             # The letter is rendered the day of the signature, as the worker would have then; a failure is
             # recorded on the letter and the queued task tries again.
-            for letter in AwardLetter.objects.filter(grant=grant, status=AwardLetter.Status.PENDING):
+            pending = AwardLetter.objects.filter(grant=grant, status=AwardLetter.Status.PENDING)
+            for letter in pending.order_by("grant_id", "-version"):
                 with contextlib.suppress(RenderError):
                     award_letter_render(letter_id=letter.pk)
         signed += 1
@@ -143,7 +144,7 @@ def seed_grants(*, envelopes: dict[str, Envelope], actor: User | None, out) -> N
 
 def seed_call_funding(*, envelopes: dict[str, Envelope], actor: User | None, out) -> None:
     linked = 0
-    for call in Call.objects.filter(identifier__in=CEI_CALLS, funding__isnull=True):
+    for call in Call.objects.filter(identifier__in=CEI_CALLS, funding__isnull=True).order_by("-opens_at", "identifier"):
         call_funding_set(call=call, envelope=envelopes["AIF-2024-2027"], actor=actor)
         linked += 1
     out(f"call funding: {linked} call(s) linked to AIF-2024-2027")
