@@ -21,7 +21,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from calls.evaluation.selectors import summary_report_by_hash
-from calls.models import Call
+from calls.selectors import call_choices, proposal_by_id
 from eurohpc.pages import form_post
 from eurohpc.pages import require_perm as _require
 from grants import services
@@ -116,7 +116,7 @@ def finance_dashboard(request):
         context["as_of_form"] = as_of_form  # the typed date stays in the field, with the rule it breaks
     if request.user.has_perm("grants.manage_envelopes"):
         context["envelope_form"] = EnvelopeForm()
-        calls = list(Call.objects.order_by("identifier"))
+        calls = list(call_choices())
         funding = {f.call_id: f.envelope_id for f in CallFunding.objects.all()}
         envelopes = [p.envelope for p in context["positions"]]
         context["calls"] = [
@@ -149,7 +149,7 @@ def envelope_create_view(request):
 @require_POST
 def call_funding_view(request, call_id: int):
     _require(request, "grants.manage_envelopes")
-    call = get_object_or_404(Call, pk=call_id)
+    call = get_object_or_404(call_choices(), pk=call_id)
     form = CallFundingForm(request.POST)
     if form.is_valid():
         services.call_funding_set(call=call, envelope=form.cleaned_data["envelope"], actor=request.user)
@@ -166,7 +166,7 @@ def call_funding_view(request, call_id: int):
 @require_GET
 def grant_list_view(request):
     _require(request, "grants.list_grants")
-    calls = list(Call.objects.order_by("identifier").only("id", "identifier"))
+    calls = list(call_choices().only("id", "identifier"))
     envelopes = list(Envelope.objects.order_by("code").only("id", "code"))
     form = GrantFilterForm(request.GET or None, calls=calls, envelopes=envelopes)
     filters = form.cleaned_data if form.is_valid() else {}
@@ -192,9 +192,9 @@ def grant_create_view(request):
     if request.method == "POST":
         form = GrantCreateForm(request.POST)
         if form.is_valid():  # a form that does not validate shows the list again (200)
-            from calls.models import Proposal
-
-            proposal = get_object_or_404(Proposal, pk=form.cleaned_data["proposal"])
+            proposal = proposal_by_id(pk=form.cleaned_data["proposal"])
+            if proposal is None:
+                raise Http404("No Proposal matches the given query.")
             return form_post(
                 request,
                 form=form,
