@@ -257,7 +257,7 @@ class UsageImportListApi(generics.ListAPIView):
 
     def get_queryset(self):
         machine = _machine(self.request, self.kwargs["pk"])
-        return UsageImport.objects.filter(machine=machine).select_related("uploaded_by")
+        return UsageImport.objects.filter(machine=machine).select_related("uploaded_by").order_by("-created_at", "-pk")
 
     @extend_schema(responses={200: UsageImportSerializer(many=True), **READ_ERRORS})
     def get(self, request, *args, **kwargs):

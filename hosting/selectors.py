@@ -172,7 +172,11 @@ def _percent(part: Decimal, whole: Decimal) -> Decimal:
 
 def period_current(*, machine: Machine, on: date | None = None) -> AllocationPeriod | None:
     on = on or timezone.localdate()
-    return AllocationPeriod.objects.filter(machine=machine, start__lte=on, end__gte=on).first()
+    return (
+        AllocationPeriod.objects.filter(machine=machine, start__lte=on, end__gte=on)
+        .order_by("machine__name", "-start")
+        .first()
+    )
 
 
 def _agreement_share(on: date) -> Subquery:
@@ -223,7 +227,9 @@ def project_list(*, user) -> QuerySet[UserProject]:
 
 
 def usage_import_list(*, machine: Machine, limit: int = 20) -> list[UsageImport]:
-    return list(UsageImport.objects.filter(machine=machine).select_related("uploaded_by")[:limit])
+    return list(
+        UsageImport.objects.filter(machine=machine).select_related("uploaded_by").order_by("-created_at", "-pk")[:limit]
+    )
 
 
 def alert_list(*, user, limit: int = 10) -> list[AllocationAlert]:
@@ -240,7 +246,9 @@ def operator_overview(*, user, on: date | None = None) -> list[dict]:
     on = on or timezone.localdate()
     machines = list(Machine.objects.visible_to(user).order_by("name"))
     periods = list(
-        AllocationPeriod.objects.filter(machine__in=machines, start__lte=on, end__gte=on).select_related("agreement")
+        AllocationPeriod.objects.filter(machine__in=machines, start__lte=on, end__gte=on)
+        .select_related("agreement")
+        .order_by("machine__name", "-start")
     )
     positions = quota_positions(periods=periods) if periods else []
     by_machine = {m.pk: {"machine": m, "period": None, "positions": []} for m in machines}

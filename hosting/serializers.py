@@ -160,10 +160,10 @@ class ProjectCreateSerializer(serializers.Serializer):
     title = serializers.CharField(max_length=255)
     pi = SlugRelatedField(
         slug_field="username",
-        queryset=User.objects.filter(is_active=True),
+        queryset=User.objects.filter(is_active=True).order_by("username"),
         help_text="username of the principal investigator",
     )
-    organisation = SlugRelatedField(slug_field="short_name", queryset=Organisation.objects.all())
+    organisation = SlugRelatedField(slug_field="short_name", queryset=Organisation.objects.order_by("short_name"))
     user_type = serializers.ChoiceField(choices=UserProject.UserType.choices)
     access_mode = serializers.ChoiceField(choices=UserProject.AccessMode.choices)
     starts_on = serializers.DateField(validators=[plausible_year])
@@ -229,9 +229,11 @@ class AllocationSerializer(serializers.ModelSerializer):
 
 
 class AllocationCreateSerializer(serializers.Serializer):
-    project = serializers.PrimaryKeyRelatedField(queryset=UserProject.objects.all())
-    partition = serializers.PrimaryKeyRelatedField(queryset=Partition.objects.select_related("machine"))
-    period = serializers.PrimaryKeyRelatedField(queryset=AllocationPeriod.objects.all())
+    project = serializers.PrimaryKeyRelatedField(queryset=UserProject.objects.order_by("code"))
+    partition = serializers.PrimaryKeyRelatedField(
+        queryset=Partition.objects.select_related("machine").order_by("machine__name", "name")
+    )
+    period = serializers.PrimaryKeyRelatedField(queryset=AllocationPeriod.objects.order_by("machine__name", "-start"))
     amount = serializers.DecimalField(max_digits=14, decimal_places=2, help_text="in the partition's accounting unit")
     slurm_account = serializers.CharField(max_length=64)
 

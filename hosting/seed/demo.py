@@ -248,7 +248,7 @@ def _seed_machines(*, out) -> None:
 def _seed_agreements(*, out) -> None:
     made = 0
     with_agreement = set(HostingAgreement.objects.values_list("machine_id", flat=True))
-    for machine in Machine.objects.exclude(pk__in=with_agreement).exclude(eu_share_of_tco=None):
+    for machine in Machine.objects.exclude(pk__in=with_agreement).exclude(eu_share_of_tco=None).order_by("name"):
         # In force from when the machine entered operation (or was selected, for machines still in procurement).
         effective = machine.operational_since or machine.selected_on or date(2021, 1, 1)
         signed = machine.selected_on or effective
@@ -293,7 +293,8 @@ def _seed_quotas(*, today: date, out) -> list[tuple[Machine, AllocationPeriod, l
         partitions = sorted(machine.partitions.all(), key=lambda p: p.name)
         if not partitions or not HostingAgreement.objects.filter(machine=machine, effective_from__lte=start).exists():
             continue
-        period = AllocationPeriod.objects.filter(machine=machine, start__lte=today, end__gte=today).first()
+        current = AllocationPeriod.objects.filter(machine=machine, start__lte=today, end__gte=today)
+        period = current.order_by("machine__name", "-start").first()
         if period is None:
             period = period_create(machine=machine, name=name, start=start, end=end, actor=None)
         plans = MID_RANGE_PLANS if machine.machine_class == Machine.MachineClass.MID_RANGE else BIG_MACHINE_PLANS
@@ -310,7 +311,7 @@ def _seed_quotas(*, today: date, out) -> list[tuple[Machine, AllocationPeriod, l
                 pi, organisation, user_type = pis[plan.organisation]
                 starts_on = period.start if plan.starts_days_ago is None else today - timedelta(plan.starts_days_ago)
                 title = f"{plan.title} ({machine.name})"
-                project = UserProject.objects.filter(title=title, pi=pi).first()
+                project = UserProject.objects.filter(title=title, pi=pi).order_by("code").first()
                 if project is None:
                     project = project_create(
                         title=title,

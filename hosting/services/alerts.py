@@ -62,7 +62,11 @@ def allocation_alerts_check(*, allocation_ids: list[int], as_of: date | None = N
         highest = max(crossed)
         forecast = burn_forecast(amount=allocation.amount, used=allocation.used, recent=allocation.recent, as_of=as_of)
         if officers is None:
-            officers = list(User.objects.filter(is_active=True, role_grants__role=Role.PROGRAMME_OFFICER).distinct())
+            officers = list(
+                User.objects.filter(is_active=True, role_grants__role=Role.PROGRAMME_OFFICER)
+                .distinct()
+                .order_by("username")
+            )
         recipients = {allocation.project.pi.pk: allocation.project.pi, **{o.pk: o for o in officers}}
         subject = f"{allocation.project.code}: {highest}% of the {allocation.partition} allocation used"
         body = _body(allocation, highest, forecast)

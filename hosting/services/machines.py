@@ -29,7 +29,7 @@ def _check_slurm_names(machine: Machine, names: list[str], *, exclude_pk: int | 
         if not name or "|" in name or "," in name or len(name) > 64:
             raise RuleViolation(f"{name!r} is not a Slurm partition name.")
     taken = {}
-    for other in Partition.objects.filter(machine=machine).exclude(pk=exclude_pk):
+    for other in Partition.objects.filter(machine=machine).exclude(pk=exclude_pk).order_by("machine__name", "name"):
         for name in other.slurm_names:
             taken[name] = other.name
     clashes = sorted(name for name in names if name in taken)
@@ -169,7 +169,9 @@ def partition_create(
         availability_factor=availability_factor,
         slurm_partitions=",".join(slurm_names),
     )
-    periods = AllocationPeriod.objects.filter(machine=machine).select_related("agreement")
+    periods = (
+        AllocationPeriod.objects.filter(machine=machine).select_related("agreement").order_by("machine__name", "-start")
+    )
     PartitionQuota.objects.bulk_create(
         [partition_quota_row(period=p, partition=partition, share=p.agreement.union_access_share) for p in periods]
     )
@@ -282,7 +284,11 @@ def period_create(*, machine: Machine, name: str, start: date, end: date, actor:
     machine = Machine.objects.select_for_update().get(pk=machine.pk)
     if AllocationPeriod.objects.filter(machine=machine, name=name).exists():
         raise StateConflict(f"{machine.name} already has an allocation period named {name!r}.")
-    overlap = AllocationPeriod.objects.filter(machine=machine, start__lte=end, end__gte=start).first()
+    overlap = (
+        AllocationPeriod.objects.filter(machine=machine, start__lte=end, end__gte=start)
+        .order_by("machine__name", "-start")
+        .first()
+    )
     if overlap is not None:
         raise StateConflict(
             f"Allocation periods of a machine do not overlap: {start:%Y-%m-%d} to {end:%Y-%m-%d} overlaps "
@@ -297,7 +303,7 @@ def period_create(*, machine: Machine, name: str, start: date, end: date, actor:
     period = AllocationPeriod.objects.create(machine=machine, agreement=agreement, name=name, start=start, end=end)
     quotas = [
         partition_quota_row(period=period, partition=partition, share=agreement.union_access_share)
-        for partition in Partition.objects.filter(machine=machine)
+        for partition in Partition.objects.filter(machine=machine).order_by("machine__name", "name")
     ]
     PartitionQuota.objects.bulk_create(quotas)
     audit_record(

@@ -107,7 +107,7 @@ class _Targets:
     @classmethod
     def of(cls, machine: Machine) -> "_Targets":
         partitions = {}
-        for partition in Partition.objects.filter(machine=machine):
+        for partition in Partition.objects.filter(machine=machine).order_by("machine__name", "name"):
             for name in partition.slurm_names:
                 partitions[name] = (partition.pk, partition.name, _unit_count(partition.accounting_unit))
         allocations = {
