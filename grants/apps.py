@@ -10,16 +10,16 @@ class GrantsConfig(AppConfig):
         # and the grants (a call's envelope, a proposal's grant, the grants of a hosting entity) they ask the
         # providers registered here, in web processes and workers alike.
         from calls.providers import FundingProvider, register_funding
-        from grants import selectors
+        from grants import answers, selectors
         from hosting.providers import GrantsProvider, register_grants
 
         register_funding(
             FundingProvider(
-                call_envelope_id=selectors.call_envelope_id_expression,
-                proposal_committed=selectors.proposal_committed_expression,
-                proposal_has_grant=selectors.proposal_has_grant_expression,
+                call_envelope_id=answers.call_envelope_id_expression,
+                proposal_committed=answers.proposal_committed_expression,
+                proposal_has_grant=answers.proposal_has_grant_expression,
                 envelope_available=selectors.envelope_available_by_id,
-                proposal_grant=selectors.proposal_grant,
+                proposal_grant=answers.proposal_grant,
             )
         )
-        register_grants(GrantsProvider(grants_of_beneficiary=selectors.grants_of_beneficiary))
+        register_grants(GrantsProvider(grants_of_beneficiary=answers.grants_of_beneficiary))

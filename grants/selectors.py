@@ -16,7 +16,6 @@ from django.db.models import (
     Case,
     Count,
     DecimalField,
-    Exists,
     ExpressionWrapper,
     F,
     IntegerField,
@@ -35,7 +34,6 @@ from django.utils import timezone
 
 from calls.selectors import selected_proposals
 from eurohpc.dates import start_of_day
-from eurohpc.models import Organisation
 from grants.models import (
     PAYMENT_KINDS,
     AwardLetter,
@@ -312,35 +310,6 @@ def call_available(call, as_of: date | None = None) -> Decimal | None:
     """What the envelope funding `call` can still take (its chain included), or None when no envelope is set."""
     envelope = call_envelope(call)
     return envelope_available(envelope, as_of) if envelope else None
-
-
-# --- answers for calls and hosting (their `providers`), registered in `GrantsConfig.ready()` ------------
-
-
-def call_envelope_id_expression(ref: str) -> Subquery:
-    """The id of the envelope funding the outer call (its id named by `ref`), or NULL; for `annotate`."""
-    return Subquery(CallFunding.objects.filter(call_id=OuterRef(ref)).values("envelope_id")[:1])
-
-
-def proposal_committed_expression(ref: str) -> Exists:
-    """Whether the grant prepared from the outer proposal (its id named by `ref`) has a budget commitment."""
-    return Exists(LedgerEntry.objects.filter(grant__proposal_id=OuterRef(ref), kind=LedgerEntry.Kind.COMMITMENT))
-
-
-def proposal_has_grant_expression(ref: str) -> Exists:
-    """Whether a grant was prepared from the outer proposal (its id named by `ref`); for `annotate`."""
-    return Exists(Grant.objects.filter(proposal_id=OuterRef(ref)))
-
-
-def proposal_grant(proposal_id: int) -> Grant | None:
-    """The grant prepared from a proposal, or None (one query)."""
-    return Grant.objects.filter(proposal_id=proposal_id).first()
-
-
-def grants_of_beneficiary(organisation: Organisation | None) -> QuerySet[Grant]:
-    """The grants going to `organisation` (none for None), by reference; lazy, for a choice field."""
-    grants = Grant.objects.none() if organisation is None else Grant.objects.filter(beneficiary=organisation)
-    return grants.order_by("reference")
 
 
 # --- grants -----------------------------------------------------------------------------------------
