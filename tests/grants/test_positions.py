@@ -193,7 +193,7 @@ def test_envelope_amount_history_is_written_by_the_services(tree, finance_office
     _parent, child = tree
     freezer(at(2025, 3, 1, 9))
     envelope_set_amount(envelope=child, amount=EUR("450000000.00"), actor=finance_officer)
-    assert list(child.amounts.values_list("amount", "effective_at")) == [
+    assert list(child.amounts.order_by("effective_at", "pk").values_list("amount", "effective_at")) == [
         (EUR("400000000.00"), at(2024, 1, 1, 0)),
         (EUR("450000000.00"), at(2025, 3, 1, 9)),
     ]
@@ -213,7 +213,7 @@ def test_envelope_amount_history_is_rebuilt_from_the_audit_trail(finance_officer
                  changes={"from": EUR("200.00"), "to": EUR("300.00")})  # fmt: skip
     migration.envelope_amounts_from_audit(django_apps, None)
     migration.envelope_amounts_from_audit(django_apps, None)  # envelopes with a history are left alone
-    assert list(envelope.amounts.values_list("amount", "effective_at")) == [
+    assert list(envelope.amounts.order_by("effective_at", "pk").values_list("amount", "effective_at")) == [
         (EUR("100.00"), at(2024, 2, 1)),
         (EUR("200.00"), at(2024, 5, 1)),
         (EUR("300.00"), at(2024, 7, 1)),
