@@ -28,7 +28,6 @@ class Organisation(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        ordering = ["short_name"]
         constraints = [
             models.UniqueConstraint(fields=["short_name"], name="organisation_short_name_unique"),
             models.UniqueConstraint(fields=["pic"], condition=~Q(pic=""), name="organisation_pic_unique"),
@@ -74,9 +73,6 @@ class User(AbstractUser):
         Organisation, null=True, blank=True, on_delete=models.PROTECT, related_name="members"
     )
 
-    class Meta:
-        ordering = ["username"]
-
     @cached_property
     def roles(self) -> frozenset[str]:
         """The user's roles; uses a prefetched `role_grants` when there is one."""
@@ -101,7 +97,6 @@ class UserRole(models.Model):
     granted_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        ordering = ["role"]
         constraints = [
             models.UniqueConstraint(fields=["user", "role"], name="userrole_once_per_user"),
             models.CheckConstraint(condition=Q(role__in=Role.values), name="userrole_role_valid"),
@@ -155,7 +150,6 @@ class AuditEvent(AppendOnlyModel):
     hash = models.CharField(max_length=64, unique=True)
 
     class Meta:
-        ordering = ["-seq"]
         indexes = [
             models.Index(fields=["target_type", "target_id"], name="auditevent_target_idx"),
             # the trail reads newest first by when things happened (a replayed history is recorded out of order)
@@ -189,7 +183,6 @@ class AuditChainCheck(models.Model):
     reason = models.CharField(max_length=255, blank=True)
 
     class Meta:
-        ordering = ["-checked_at", "-id"]
         constraints = [
             models.CheckConstraint(
                 condition=Q(ok=True, first_bad_seq__isnull=True) | Q(ok=False, first_bad_seq__isnull=False),
@@ -209,9 +202,6 @@ class Notification(models.Model):
     body = models.TextField()
     created_at = models.DateTimeField(auto_now_add=True)
     sent_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-created_at"]
 
     def __str__(self) -> str:
         return self.subject

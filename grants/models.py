@@ -32,7 +32,6 @@ class Envelope(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        ordering = ["code"]
         constraints = [
             models.UniqueConstraint(fields=["code"], name="envelope_code_unique"),
             models.CheckConstraint(condition=Q(amount__gt=0), name="envelope_amount_positive"),
@@ -62,7 +61,6 @@ class EnvelopeAmount(AppendOnlyModel):
     effective_at = models.DateTimeField()
 
     class Meta:
-        ordering = ["envelope", "effective_at", "pk"]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="envelopeamount_amount_positive"),
         ]
@@ -77,9 +75,6 @@ class CallFunding(models.Model):
     call = models.OneToOneField("calls.Call", on_delete=models.CASCADE, related_name="funding")
     envelope = models.ForeignKey(Envelope, on_delete=models.PROTECT, related_name="calls_funded")
     updated_at = models.DateTimeField(auto_now=True)
-
-    class Meta:
-        ordering = ["call_id"]
 
     def __str__(self) -> str:
         return f"{self.call_id} funded by {self.envelope}"
@@ -134,7 +129,6 @@ class Grant(models.Model):
     objects = GrantQuerySet.as_manager()
 
     class Meta:
-        ordering = ["reference"]
         indexes = [models.Index(fields=["status", "reference"], name="grant_status_reference")]
         constraints = [
             models.UniqueConstraint(fields=["reference"], name="grant_reference_unique"),
@@ -185,7 +179,6 @@ class GrantBudgetLine(models.Model):
     national_contribution = models.DecimalField(max_digits=14, decimal_places=2)
 
     class Meta:
-        ordering = ["id"]
         constraints = [
             models.UniqueConstraint(fields=["grant", "category"], name="grant_budget_line_once_per_category"),
             models.CheckConstraint(
@@ -234,7 +227,6 @@ class LedgerEntry(AppendOnlyModel):
     objects = AppendOnlyQuerySet.as_manager()
 
     class Meta:
-        ordering = ["created_at", "id"]
         verbose_name_plural = "ledger entries"
         indexes = [
             models.Index(fields=["envelope", "created_at"], name="ledger_envelope_created"),
@@ -302,7 +294,6 @@ class AwardLetter(models.Model):
     rendered_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        ordering = ["grant_id", "-version"]
         constraints = [
             models.UniqueConstraint(fields=["grant", "version"], name="award_letter_version_once"),
             models.UniqueConstraint(fields=["sha256"], name="award_letter_sha256_unique"),

@@ -124,7 +124,6 @@ class Machine(models.Model):
     objects = MachineQuerySet.as_manager()
 
     class Meta:
-        ordering = ["name"]
         constraints = [
             models.UniqueConstraint(fields=["name"], name="machine_name_unique"),
             models.CheckConstraint(condition=Q(country__regex=r"^[A-Z]{2}$"), name="machine_country_iso2"),
@@ -175,7 +174,6 @@ class Partition(models.Model):
     objects = OfMachineQuerySet.as_manager()
 
     class Meta:
-        ordering = ["machine__name", "name"]
         constraints = [
             models.UniqueConstraint(fields=["machine", "name"], name="partition_name_unique_per_machine"),
             models.CheckConstraint(condition=Q(nodes__gt=0), name="partition_nodes_positive"),
@@ -238,7 +236,6 @@ class HostingAgreement(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        ordering = ["machine__name", "-effective_from"]
         constraints = [
             models.UniqueConstraint(fields=["machine", "effective_from"], name="agreement_one_per_machine_and_date"),
             models.CheckConstraint(
@@ -272,7 +269,6 @@ class AllocationPeriod(models.Model):
     objects = OfMachineQuerySet.as_manager()
 
     class Meta:
-        ordering = ["machine__name", "-start"]
         constraints = [
             models.UniqueConstraint(fields=["machine", "start"], name="period_start_unique_per_machine"),
             models.UniqueConstraint(fields=["machine", "name"], name="period_name_unique_per_machine"),
@@ -309,7 +305,6 @@ class PartitionQuota(models.Model):
     union_quota = models.DecimalField(max_digits=16, decimal_places=2)
 
     class Meta:
-        ordering = ["partition__name"]
         constraints = [
             models.UniqueConstraint(fields=["period", "partition"], name="quota_one_per_partition_and_period"),
             models.CheckConstraint(condition=Q(capacity__gte=0), name="quota_capacity_not_negative"),
@@ -365,7 +360,6 @@ class UserProject(models.Model):
     objects = ProjectQuerySet.as_manager()
 
     class Meta:
-        ordering = ["code"]
         constraints = [
             models.UniqueConstraint(fields=["code"], name="project_code_unique"),
             models.CheckConstraint(
@@ -417,7 +411,6 @@ class Allocation(models.Model):
     objects = AllocationQuerySet.as_manager()
 
     class Meta:
-        ordering = ["period__machine__name", "-period__start", "project__code"]
         constraints = [
             models.UniqueConstraint(
                 fields=["partition", "period", "slurm_account"], name="allocation_account_unique_per_quota"
@@ -474,7 +467,6 @@ class UsageImport(models.Model):
     objects = OfMachineQuerySet.as_manager()
 
     class Meta:
-        ordering = ["-created_at", "-pk"]
         constraints = [
             models.CheckConstraint(
                 condition=Q(status__in=["queued", "running", "done", "failed"]), name="usageimport_status_valid"
@@ -536,7 +528,6 @@ class UsageDaily(models.Model):
     jobs = models.PositiveIntegerField()
 
     class Meta:
-        ordering = ["allocation", "day"]
         constraints = [
             models.UniqueConstraint(fields=["allocation", "day"], name="usagedaily_one_per_allocation_and_day"),
             models.CheckConstraint(condition=Q(amount__gte=0), name="usagedaily_amount_not_negative"),
@@ -555,7 +546,6 @@ class AllocationAlert(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        ordering = ["-created_at", "-threshold"]
         constraints = [
             models.UniqueConstraint(fields=["allocation", "threshold"], name="alert_once_per_threshold"),
             models.CheckConstraint(condition=Q(threshold__gte=1, threshold__lte=100), name="alert_threshold_percent"),

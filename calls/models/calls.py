@@ -73,7 +73,6 @@ class Call(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        ordering = ["-opens_at", "identifier"]
         constraints = [
             models.UniqueConstraint(fields=["identifier"], name="call_identifier_unique"),
             models.CheckConstraint(condition=Q(status__in=["draft", "open", "closed"]), name="call_status_valid"),
@@ -110,7 +109,6 @@ class CutOff(models.Model):
     processed_at = models.DateTimeField(null=True, blank=True, help_text="when the batch moved to screening")
 
     class Meta:
-        ordering = ["closes_at"]
         constraints = [models.UniqueConstraint(fields=["call", "closes_at"], name="cutoff_unique_per_call")]
 
     def __str__(self) -> str:

@@ -70,7 +70,6 @@ class Assignment(models.Model):
     objects = AssignmentQuerySet.as_manager()
 
     class Meta:
-        ordering = ["deadline", "id"]
         indexes = [models.Index(fields=["evaluator", "declaration"], name="assignment_evaluator_decl")]
         constraints = [
             models.UniqueConstraint(fields=["proposal", "evaluator"], name="assignment_once_per_evaluator"),
@@ -116,7 +115,6 @@ class Review(models.Model):
     submitted_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        ordering = ["id"]
         constraints = [
             models.CheckConstraint(condition=Q(status__in=["draft", "submitted"]), name="review_status_valid"),
             models.CheckConstraint(
@@ -155,7 +153,6 @@ class _CriterionScore(models.Model):
 
     class Meta:
         abstract = True
-        ordering = ["id"]
 
     def __str__(self) -> str:
         return f"{self.criterion}: {self.score}"
@@ -238,7 +235,6 @@ class Decision(AppendOnlyModel):
     decided_at = models.DateTimeField()
 
     class Meta:
-        ordering = ["decided_at", "id"]
         indexes = [models.Index(fields=["proposal", "-id"], name="decision_proposal_latest")]
         constraints = [
             models.CheckConstraint(
