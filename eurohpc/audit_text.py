@@ -101,6 +101,29 @@ ACTIONS: dict[str, Action] = {
     ),
     "period.create": Action("Allocation period opened", "{actor} opened the allocation period {target}."),
     "project.create": Action("User project recorded", "{actor} recorded the user project {target}."),
+    "pool.set": Action("Access pool set", "{actor} set an access pool: {target}."),
+    # access calls
+    "access.set_modes": Action("Access modes set", "{actor} set the access modes of the call {target}."),
+    "access.create": Action("Access application drafted", "{actor} drafted the access application {target}."),
+    "access.update": Action("Access application edited", "{actor} edited the access application {target}."),
+    "access.submit": Action("Access application submitted", "{actor} submitted the access application {target}."),
+    "access.withdraw": Action("Access application withdrawn", "{actor} withdrew the access application {target}."),
+    "access.record_eligibility": Action(
+        "Access eligibility recorded", "{actor} recorded the eligibility of the access application {target}."
+    ),
+    "access.assess": Action(
+        "Technical assessment recorded", "{actor} recorded the technical assessment of the access application {target}."
+    ),
+    "access.release_reviews": Action(
+        "Reviews sent for reply", "{actor} sent the reviews of the access application {target} to the applicant."
+    ),
+    "access.reply": Action(
+        "Reply to reviews sent", "{actor} replied to the reviews of the access application {target}."
+    ),
+    "access.decide": Action("Access decided", "{actor} recorded the access committee's decision on {target}."),
+    "access.final_report": Action(
+        "Final report sent", "{actor} sent the final report of the access application {target}."
+    ),
     "allocation.create": Action("Allocation made", "{actor} allocated compute time: {target}."),
     "allocation.alert": Action("Usage threshold passed", "{actor} notified the use of the allocation {target}."),
     "usage.queue": Action("Usage file queued", "{actor} queued a Slurm usage file for {target}."),

@@ -355,6 +355,9 @@ class UserProject(models.Model):
     starts_on = models.DateField()
     duration_months = models.PositiveSmallIntegerField()
     ends_on = models.DateField(help_text="last day of access")
+    commercial = models.BooleanField(
+        default=False, help_text="commercial terms: counted in the 20% industry share of the Union quota"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = ProjectQuerySet.as_manager()
@@ -394,8 +397,34 @@ class UserProject(models.Model):
 
     @property
     def is_pay_per_use(self) -> bool:
-        """Industry access is commercial pay-per-use (capped at 20% of the Union share)."""
-        return self.user_type == self.UserType.INDUSTRY
+        """Industry access, and any project on commercial terms, is capped at 20% of the Union share."""
+        return self.commercial or self.user_type == self.UserType.INDUSTRY
+
+
+class AccessPool(models.Model):
+    """The share of a partition quota's Union hours set aside for one access mode in the period.
+
+    The pools of a quota add up to at most its Union quota (hosting.services.access_pool_set checks it under the
+    quota's lock); an allocation to a project of that mode is refused once its pool is exhausted.
+    """
+
+    quota = models.ForeignKey(PartitionQuota, on_delete=models.CASCADE, related_name="access_pools")
+    access_mode = models.CharField(max_length=16, choices=UserProject.AccessMode.choices)
+    hours = models.DecimalField(max_digits=16, decimal_places=2, help_text="in the partition's accounting unit")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["quota", "access_mode"], name="access_pool_once_per_quota_and_mode"),
+            models.CheckConstraint(condition=Q(hours__gte=0), name="access_pool_hours_not_negative"),
+            models.CheckConstraint(
+                condition=Q(access_mode__in=["playground", "fast_lane", "large_scale", "ai_for_science"]),
+                name="access_pool_mode_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_access_mode_display()} pool of {self.quota}"
 
 
 class Allocation(models.Model):

@@ -28,6 +28,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from hosting.models import (
+    AccessPool,
     Allocation,
     AllocationAlert,
     AllocationPeriod,
@@ -145,7 +146,12 @@ def quota_positions(*, periods: QuerySet[AllocationPeriod] | list[AllocationPeri
     """Per partition and period: capacity, Union quota, allocated, used, remaining; one query."""
     same = {"partition": OuterRef("partition_id"), "period": OuterRef("period_id")}
     allocated = _sum(Allocation.objects.filter(**same), "amount")
-    industry = _sum(Allocation.objects.filter(**same, project__user_type=UserProject.UserType.INDUSTRY), "amount")
+    # the 20% share: industry, and any project on commercial terms
+    industry = _sum(
+        Allocation.objects.filter(Q(project__commercial=True) | Q(project__user_type=UserProject.UserType.INDUSTRY),
+                                  **same),
+        "amount",
+    )  # fmt: skip
     used = _sum(
         UsageDaily.objects.filter(
             allocation__partition=OuterRef("partition_id"), allocation__period=OuterRef("period_id")
@@ -163,6 +169,32 @@ def quota_positions(*, periods: QuerySet[AllocationPeriod] | list[AllocationPeri
         row.allocated_percent = _percent(row.allocated, row.union_quota)
         row.used_percent = _percent(row.used, row.union_quota)
         row.unit_label = row.partition.get_accounting_unit_display()
+    return rows
+
+
+def pool_positions(*, quotas: QuerySet[PartitionQuota] | list[PartitionQuota]) -> list[AccessPool]:
+    """Per access pool of the quotas: its hours, awarded (the allocations of its mode), used, remaining; one
+    query for any number of pools."""
+    same = {
+        "partition": OuterRef("quota__partition_id"),
+        "period": OuterRef("quota__period_id"),
+        "project__access_mode": OuterRef("access_mode"),
+    }
+    used = UsageDaily.objects.filter(
+        allocation__partition=OuterRef("quota__partition_id"),
+        allocation__period=OuterRef("quota__period_id"),
+        allocation__project__access_mode=OuterRef("access_mode"),
+    )
+    rows = list(
+        AccessPool.objects.filter(quota__in=quotas)
+        .select_related("quota__partition__machine", "quota__period")
+        .annotate(awarded=_sum(Allocation.objects.filter(**same), "amount"), used=_sum(used, "amount"))
+        .order_by("quota__partition__machine__name", "-quota__period__start", "quota__partition__name", "id")
+    )
+    for row in rows:
+        row.remaining = row.hours - row.awarded
+        row.awarded_percent = _percent(row.awarded, row.hours)
+        row.used_percent = _percent(row.used, row.hours)
     return rows
 
 

@@ -46,6 +46,7 @@ class Call(models.Model):
         EXISTING_HOST = "existing_host", "Existing hosting entities (AI Factory activities)"
         NEW_HOST = "new_host", "New hosting agreements (new or upgraded AI supercomputer)"
         ANTENNA = "antenna", "AI Factory Antennas"
+        ACCESS = "access", "Access to AI Factory compute time"
 
     class Status(models.TextChoices):
         DRAFT = "draft", "Draft"

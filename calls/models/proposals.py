@@ -24,6 +24,7 @@ class Proposal(models.Model):
         NEW_SYSTEM = "new_system", "Acquisition of a new AI-optimised supercomputer"
         UPGRADE = "upgrade", "AI upgrade of an existing EuroHPC supercomputer"
         ACTIVITIES = "activities", "AI Factory activities at an existing hosting entity"
+        ACCESS = "access", "Access to AI Factory compute time"
 
     class Status(models.TextChoices):
         DRAFT = "draft", "Draft"
@@ -81,11 +82,13 @@ class Proposal(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["reference"], name="proposal_reference_unique"),
             models.CheckConstraint(
-                condition=Q(type__in=["new_system", "upgrade", "activities"]), name="proposal_type_valid"
+                condition=Q(type__in=["new_system", "upgrade", "activities", "access"]), name="proposal_type_valid"
             ),
             models.CheckConstraint(
+                # an access application of a continuous mode is decided as it comes, with no cut-off
                 condition=Q(status="draft")
-                | Q(reference__isnull=False, submitted_at__isnull=False, cut_off__isnull=False),
+                | Q(reference__isnull=False, submitted_at__isnull=False, cut_off__isnull=False)
+                | Q(type="access", reference__isnull=False, submitted_at__isnull=False),
                 name="proposal_submitted_has_reference_and_cut_off",
             ),
             models.CheckConstraint(
@@ -105,7 +108,7 @@ class Proposal(models.Model):
     def __str__(self) -> str:
         return self.reference or f"{self.acronym} (draft)"
 
-    TYPE_SHORT = {"new_system": "New system", "upgrade": "Upgrade", "activities": "Activities"}
+    TYPE_SHORT = {"new_system": "New system", "upgrade": "Upgrade", "activities": "Activities", "access": "Access"}
 
     @property
     def type_short(self) -> str:

@@ -18,6 +18,7 @@ DEFAULT_TYPES_BY_PRONG = {
     Call.Prong.EXISTING_HOST: [Proposal.Type.ACTIVITIES],
     Call.Prong.NEW_HOST: [Proposal.Type.NEW_SYSTEM, Proposal.Type.UPGRADE],
     Call.Prong.ANTENNA: [Proposal.Type.ACTIVITIES],
+    Call.Prong.ACCESS: [Proposal.Type.ACCESS],
 }
 
 
@@ -84,6 +85,10 @@ def call_create(
         is_demo=is_demo,
     )
     CutOff.objects.bulk_create([CutOff(call=call, closes_at=c) for c in closes])
+    if prong == Call.Prong.ACCESS:
+        from calls.access.services import access_modes_create  # the access modes are data of each access call
+
+        access_modes_create(call=call, actor=actor)
     audit_record(
         actor=actor,
         verb="call.create",

@@ -9,6 +9,7 @@ from hosting.services.machines import (
     partition_create,
     period_create,
 )
+from hosting.services.pools import access_pool_set, period_covering, project_award
 from hosting.services.projects import (
     FAST_LANE_MAX_GPU_HOURS,
     PAY_PER_USE_CAP,
@@ -32,6 +33,7 @@ __all__ = [
     "FAST_LANE_MAX_GPU_HOURS",
     "PAY_PER_USE_CAP",
     "SYNC_IMPORT_MAX_BYTES",
+    "access_pool_set",
     "add_months",
     "allocation_alerts_check",
     "allocation_create",
@@ -41,7 +43,9 @@ __all__ = [
     "machine_create",
     "partition_accounting_update",
     "partition_create",
+    "period_covering",
     "period_create",
+    "project_award",
     "project_create",
     "usage_import_create",
     "usage_import_fail",

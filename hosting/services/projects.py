@@ -6,13 +6,13 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
-from django.db.models import Sum
+from django.db.models import Q, Sum
 
 from eurohpc.errors import LimitExceeded, RuleViolation, StateConflict
 from eurohpc.models import Organisation, User
 from eurohpc.services import audit_record
 from hosting.formatting import hours, qty
-from hosting.models import Allocation, AllocationPeriod, Partition, PartitionQuota, UserProject
+from hosting.models import AccessPool, Allocation, AllocationPeriod, Partition, PartitionQuota, UserProject
 
 FAST_LANE_MAX_GPU_HOURS = Decimal("50000")
 LARGE_SCALE_MONTHS = (3, 6, 12)
@@ -23,6 +23,8 @@ MAX_DURATION_MONTHS = 36
 SLURM_ACCOUNT = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 
 ZERO = Decimal("0")
+# Projects counted in the 20% share: industry, and anyone on commercial terms.
+PAY_PER_USE = Q(project__commercial=True) | Q(project__user_type=UserProject.UserType.INDUSTRY)
 
 
 def add_months(day: date, months: int) -> date:
@@ -51,6 +53,7 @@ def project_create(
     starts_on: date,
     duration_months: int,
     cut_off: int = 1,
+    commercial: bool = False,
     actor: User | None,
 ) -> UserProject:
     """Record a user project; its code is EHPC-AIF-<year><mode><cut-off>-<number>, e.g. EHPC-AIF-2026PG01-0001."""
@@ -95,6 +98,7 @@ def project_create(
                     starts_on=starts_on,
                     duration_months=duration_months,
                     ends_on=ends_on,
+                    commercial=commercial,
                 )
             break
         except IntegrityError:
@@ -113,6 +117,7 @@ def project_create(
             "access_mode": access_mode,
             "starts_on": starts_on,
             "ends_on": ends_on,
+            "commercial": commercial,
         },
     )
     return project
@@ -120,6 +125,35 @@ def project_create(
 
 def _sum(queryset) -> Decimal:
     return queryset.aggregate(total=Sum("amount"))["total"] or ZERO
+
+
+def _check_pool(*, quota: PartitionQuota, project: UserProject, amount: Decimal, allocated: Decimal, label: str):
+    """Where the quota is split into access pools, a project takes its hours from its mode's pool only. The
+    caller holds the quota's lock, so the pool's figures cannot move meanwhile."""
+    pools = {pool.access_mode: pool.hours for pool in AccessPool.objects.filter(quota=quota).order_by("id")}
+    if not pools:
+        return
+    unit = quota.partition.accounting_unit
+    mode = UserProject.AccessMode(project.access_mode).label
+    union_remaining = quota.union_quota - allocated
+    if project.access_mode not in pools:
+        raise LimitExceeded(
+            f"{label} has no {mode} pool: its Union quota is split into the pools "
+            f"{', '.join(UserProject.AccessMode(m).label for m in pools)}.",
+            code="pool_missing",
+        )
+    pool = pools[project.access_mode]
+    awarded = _sum(Allocation.objects.filter(partition=quota.partition, period=quota.period,
+                                             project__access_mode=project.access_mode))  # fmt: skip
+    left = pool - awarded
+    if amount > left:
+        raise LimitExceeded(
+            f"The {mode} pool of {label} would be exceeded by {hours(amount - left, unit)}: pool "
+            f"{hours(pool, unit)}, awarded {hours(awarded, unit)}, remaining {hours(left, unit)}, asked "
+            f"{hours(amount, unit)}; the Union quota has {hours(union_remaining, unit)} of "
+            f"{hours(quota.union_quota, unit)} remaining.",
+            code="pool_exhausted",
+        )
 
 
 @transaction.atomic
@@ -176,14 +210,15 @@ def allocation_create(
         )
     if project.is_pay_per_use:
         cap = (quota.union_quota * PAY_PER_USE_CAP).quantize(Decimal("0.01"))
-        industry = _sum(same_quota.filter(project__user_type=UserProject.UserType.INDUSTRY))
+        industry = _sum(same_quota.filter(PAY_PER_USE))
         if industry + amount > cap:
             raise LimitExceeded(
-                f"Industry pay-per-use access is capped at 20% of the Union quota of {label} "
+                f"Industry and commercial access is capped at 20% of the Union quota of {label} "
                 f"({hours(cap, unit)}) and would be exceeded by {hours(industry + amount - cap, unit)}: "
                 f"industry holds {hours(industry, unit)}, asked {hours(amount, unit)}.",
                 code="pay_per_use_cap",
             )
+    _check_pool(quota=quota, project=project, amount=amount, allocated=allocated, label=label)
     if unit == Partition.Unit.GPU_HOURS:
         held = _sum(Allocation.objects.filter(project=project, partition__accounting_unit=Partition.Unit.GPU_HOURS))
         total = held + amount

@@ -8,6 +8,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Prefetch
 from django.utils import timezone
 
+from calls.access.checks import access_evaluation_refusal
 from calls.evaluation.scheme import scheme_of
 from calls.evaluation.selectors import OPEN_WORK, conflict_reason, evaluator_loads, evaluators
 from calls.evaluation.services._common import lock_proposal, move_proposal, status_label
@@ -28,6 +29,9 @@ def _check_assignable(proposal: Proposal) -> None:
             f"under evaluation.",
             code="not_in_evaluation",
         )
+    refusal = access_evaluation_refusal(proposal, "assign")
+    if refusal:
+        raise StateConflict(refusal, code="access_not_reviewable")
 
 
 def _deadline(deadline: datetime | None, now: datetime) -> datetime:

@@ -6,6 +6,7 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
+from calls.access.checks import access_evaluation_refusal
 from calls.evaluation.scheme import number, scheme_from_data, scheme_of
 from calls.evaluation.selectors import (
     DECIDED,
@@ -60,6 +61,9 @@ STATUS_BY_OUTCOME = {
 def consensus_record(*, proposal: Proposal, scores: dict, comments: dict, actor: User) -> Consensus:
     """Record (or correct, until a decision is taken) the consensus scores and comments of a proposal."""
     proposal = lock_proposal(proposal)
+    refusal = access_evaluation_refusal(proposal, "consensus")
+    if refusal:
+        raise StateConflict(refusal, code="access_committee")
     if proposal.status != Proposal.Status.EVALUATION:
         raise StateConflict(
             f"Proposal {proposal} is {status_label(proposal)}: the consensus is recorded while it is under evaluation.",
@@ -165,6 +169,9 @@ def decision_record(*, proposal: Proposal, outcome: str, actor: User, reason: st
         )
     call = lock_call(proposal.call_id)
     proposal = lock_proposal(proposal)
+    refusal = access_evaluation_refusal(proposal, "decision")
+    if refusal:
+        raise StateConflict(refusal, code="access_committee")
     if proposal.status not in (Proposal.Status.EVALUATION, *DECIDED):
         raise StateConflict(
             f"Proposal {proposal} is {status_label(proposal)}: decisions are taken on evaluated proposals.",
