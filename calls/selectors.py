@@ -49,16 +49,24 @@ def _filtered(proposals, *, call_id=None, cut_off_id=None, status=None, type=Non
 
 
 def proposal_list_for_organisation(*, organisation_id: int, **filters) -> QuerySet[Proposal]:
-    """An applicant organisation's proposals, drafts included, newest first (totals: `with_budget_totals`)."""
-    proposals = Proposal.objects.filter(organisation_id=organisation_id).select_related(
-        "call", "cut_off", "organisation"
+    """An applicant organisation's proposals, drafts included, newest first (totals: `with_budget_totals`). Access
+    applications have their own list (calls.access.selectors.application_list)."""
+    proposals = (
+        Proposal.objects.filter(organisation_id=organisation_id)
+        .exclude(type=Proposal.Type.ACCESS)
+        .select_related("call", "cut_off", "organisation")
     )
     return _filtered(proposals, **filters).order_by("-created_at", "-pk")
 
 
 def submissions(**filters) -> QuerySet[Proposal]:
-    """The officer's list of submitted proposals, filtered; drafts never appear (totals: `with_budget_totals`)."""
-    proposals = Proposal.objects.exclude(status=Proposal.Status.DRAFT).select_related("call", "cut_off", "organisation")
+    """The officer's list of submitted proposals, filtered; drafts never appear (totals: `with_budget_totals`).
+    Access applications have their own list (calls.access.selectors.application_list)."""
+    proposals = (
+        Proposal.objects.exclude(status=Proposal.Status.DRAFT)
+        .exclude(type=Proposal.Type.ACCESS)
+        .select_related("call", "cut_off", "organisation")
+    )
     return _filtered(proposals, **filters).order_by("-submitted_at", "-pk")
 
 
