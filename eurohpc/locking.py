@@ -20,6 +20,9 @@ new row after that, so two services never wait for each other across the head).
 Examples: `proposal_submit` locks the call, then the cut-off ahead, then the proposal; `cut_off_process` the
 call, the cut-off, then moves its proposals; `commitment_create` the envelope chain, then the grant;
 `usage_import_run` the machine, then the queued import; `allocation_create` the project, then the quota.
+An access award (`access_decide`) locks its proposal, then the machine chain: the allocation period, the new
+project, the partition's quota (`project_award`), and writes its audit events after them; no service locks a
+machine-chain row before a programme-chain row. `access_ranking_award` locks the cut-off, then each proposal.
 `tests/eurohpc/test_lock_order.py` checks the order of the locks the services take on PostgreSQL and runs two
 services that would deadlock in the opposite order.
 """

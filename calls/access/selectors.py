@@ -261,9 +261,92 @@ def officer_access_work(*, today: date | None = None) -> dict[str, int]:
             filter=Q(status=S.EVALUATION, access__technical__isnull=False)
             & (
                 Q(access__mode__process=AccessMode.Process.CONTINUOUS)
+                | Q(access__technical__feasible=False)
                 | Q(access__reply_deadline__lt=now)
                 | Q(access__replied_at__isnull=False)
             ),
         ),
     )
     return counts
+
+
+# --- reads of the access pages ------------------------------------------------------------------------------
+
+
+def released_reviews(*, application: AccessApplication) -> list[list[ReviewScore]]:
+    """The submitted reviews of the application, each as its scores by criterion, in the order they were submitted,
+    without their authors (what the applicant reads once the reviews are released); one query."""
+    reviews: dict[int, list[ReviewScore]] = {}
+    scores = (
+        ReviewScore.objects.filter(
+            review__assignment__proposal_id=application.pk, review__status=Review.Status.SUBMITTED
+        )
+        .only("review_id", "criterion", "score", "max_score", "comment")
+        .order_by("review__submitted_at", "review_id", "id")
+    )
+    for score in scores:
+        reviews.setdefault(score.review_id, []).append(score)
+    return list(reviews.values())
+
+
+def access_cut_offs() -> QuerySet[CutOff]:
+    """The cut-offs of the access calls, latest first, with the number of applications filed for each."""
+    return (
+        CutOff.objects.filter(call__prong=Call.Prong.ACCESS)
+        .select_related("call")
+        .annotate(applications=Count("proposals", filter=Q(proposals__type=Proposal.Type.ACCESS)))
+        .order_by("-closes_at", "id")
+    )
+
+
+def gpu_partitions() -> QuerySet:
+    """The GPU partitions of operational machines: where an access application may ask for time."""
+    from hosting.models import Partition
+
+    return (
+        Partition.objects.filter(accounting_unit="gpu_hours", machine__status="operational")
+        .select_related("machine")
+        .order_by("machine__name", "name")
+    )
+
+
+def pool_machines(*, user) -> QuerySet[Machine]:
+    """The machines with a GPU partition whose access pools `user` may see (a hosting operator: its own)."""
+    return (
+        Machine.objects.visible_to(user)
+        .filter(partitions__accounting_unit="gpu_hours")
+        .select_related("hosting_entity")
+        .distinct()
+        .order_by("name")
+    )
+
+
+# The officer's work (officer_access_work's counts) as filters of the application list.
+TODO_LABELS = {
+    "eligibility": "Eligibility to check",
+    "technical": "Technical assessment pending",
+    "decision": "Decision due",
+}
+
+
+def todo_filter(todo: str) -> Q:
+    now = timezone.now()
+    return {
+        "eligibility": Q(proposal__status=S.SUBMITTED, proposal__cut_off__isnull=True)
+        | Q(proposal__status=S.SCREENING),
+        "technical": Q(proposal__status=S.ELIGIBLE, technical__isnull=True),
+        "decision": Q(proposal__status=S.EVALUATION, technical__isnull=False)
+        & (Q(mode__process=AccessMode.Process.CONTINUOUS) | Q(reply_deadline__lt=now) | Q(replied_at__isnull=False)),
+    }[todo]
+
+
+def access_details(*, proposal: Proposal) -> AccessApplication | None:
+    """What a reviewer reads of an access application instead of a budget: the mode, the machine, the request,
+    the AI model and data and the technical assessment; one query (None for another type of proposal)."""
+    if proposal.type != Proposal.Type.ACCESS:
+        return None
+    return (
+        AccessApplication.objects.select_related("mode", "partition", "partition__machine", "technical")
+        .filter(pk=proposal.pk)
+        .first()
+    )

@@ -374,7 +374,7 @@ def access_application_submit(*, application: AccessApplication, actor: User) ->
 def access_application_withdraw(*, application: AccessApplication, actor: User) -> AccessApplication:
     application = _locked_application(application)
     proposal = application.proposal
-    if proposal.organisation_id != actor.organisation_id:
+    if proposal.organisation_id != actor.organisation_id or Role.APPLICANT not in actor.roles:
         raise NotPermitted("Only applicant staff of the application's organisation can withdraw it.")
     if proposal.status != S.SUBMITTED:
         raise StateConflict(
@@ -401,6 +401,8 @@ def access_eligibility_record(
     *, application: AccessApplication, eligible: bool, reason: str, actor: User
 ) -> AccessApplication:
     """Record the officer's eligibility check (a continuous mode's at once, a cut-off mode's after its cut-off)."""
+    if Role.PROGRAMME_OFFICER not in actor.roles:
+        raise NotPermitted("Only programme officers record eligibility.")
     application = _locked_application(application)
     proposal = application.proposal
     reason = (reason or "").strip()
@@ -527,7 +529,9 @@ def technical_assessment_record(
         assessed_by=actor,
         assessed_at=timezone.now(),
     )
-    if not application.mode.is_reviewed:
+    if not application.mode.is_reviewed or not feasible:
+        # continuous modes: ready for the decision; an infeasible project is not sent to reviewers, the committee
+        # decides it (rejects it) at once
         proposal_transition(proposal=proposal, to=S.EVALUATION)
     audit_record(
         actor=actor,
@@ -548,6 +552,8 @@ def submitted_reviews(application: AccessApplication) -> int:
 @transaction.atomic
 def access_reviews_release(*, application: AccessApplication, actor: User) -> AccessApplication:
     """Send the reviews (without their authors) to the applicant and open the reply window of the mode."""
+    if Role.PROGRAMME_OFFICER not in actor.roles:
+        raise NotPermitted("Only programme officers (the access committee) release the reviews.")
     application = _locked_application(application)
     proposal = application.proposal
     mode = application.mode
@@ -637,7 +643,7 @@ def decision_refusal(application: AccessApplication, *, now: datetime) -> str | 
     technical = getattr(application, "technical", None)
     if technical is None:
         return f"Application {proposal} has no technical assessment yet."
-    if mode.is_reviewed and proposal.status == S.EVALUATION:
+    if mode.is_reviewed and proposal.status == S.EVALUATION and technical.feasible:
         if application.reply_deadline is None:
             return f"The reviews of {proposal} are not released to the applicant yet."
         if application.replied_at is None and now <= application.reply_deadline:
@@ -688,6 +694,12 @@ def access_decide(
         raise RuleViolation(
             f"{application.mode.get_code_display()} is first come, first served: it keeps no reserve list.",
             code="no_reserve",
+        )
+    if outcome == RESERVE and not technical.feasible:
+        raise StateConflict(
+            f"The technical assessment found {proposal} not feasible on {application.partition}: it cannot be put "
+            f"on the reserve list.",
+            code="not_feasible",
         )
     if outcome == RESERVE and proposal.status == S.RESERVE:
         raise StateConflict(f"Application {proposal} is already on the reserve list.", code="already_reserve")
@@ -780,6 +792,8 @@ def access_ranking_award(*, cut_off: CutOff, actor: User) -> dict[str, list[str]
 
     if Role.PROGRAMME_OFFICER not in actor.roles:
         raise NotPermitted("Only programme officers (the access committee) decide access applications.")
+    # two batches of one cut-off follow one another (cut-off → proposal, eurohpc/locking.py)
+    cut_off = CutOff.objects.select_for_update().get(pk=cut_off.pk)
     now = timezone.now()
     result: dict[str, list[str]] = {AWARDED: [], RESERVE: [], "skipped": []}
     for row in cut_off_ranking(cut_off=cut_off):
@@ -796,6 +810,8 @@ def access_ranking_award(*, cut_off: CutOff, actor: User) -> dict[str, list[str]
         except LimitExceeded as exc:
             access_decide(application=application, outcome=RESERVE, reason=exc.message, actor=actor)
             result[RESERVE].append(application.proposal.reference)
+        except StateConflict:  # decided meanwhile by one officer, or no period covers its start: left as it is
+            result["skipped"].append(application.proposal.reference)
     return result
 
 

@@ -1,7 +1,7 @@
 """Access pools (a quota's Union hours split per access mode) and the award of access time to a project."""
 
 from datetime import date
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 from django.db import transaction
 from django.db.models import Sum
@@ -11,7 +11,7 @@ from eurohpc.models import Organisation, User
 from eurohpc.services import audit_record
 from hosting.formatting import hours as in_unit
 from hosting.models import AccessPool, Allocation, AllocationPeriod, Partition, PartitionQuota, UserProject
-from hosting.services.projects import allocation_create, project_create
+from hosting.services.projects import allocation_audit, allocation_insert, project_audit, project_insert
 
 ZERO = Decimal("0")
 
@@ -25,10 +25,13 @@ def access_pool_set(*, quota: PartitionQuota, access_mode: str, hours: Decimal, 
             f"Unknown access mode {access_mode!r}; access modes are {', '.join(UserProject.AccessMode.values)}.",
             code="access_mode",
         )
-    amount = Decimal(hours)
-    if amount < 0 or amount.as_tuple().exponent < -2:
+    try:
+        amount = Decimal(str(hours))
+    except (InvalidOperation, ValueError, TypeError):
+        amount = None
+    if amount is None or not amount.is_finite() or amount < 0 or amount.as_tuple().exponent < -2:
         raise RuleViolation(
-            f"A pool is a number of hours, 0 or more, with at most 2 decimals; got {amount}.",
+            f"A pool is a number of hours, 0 or more, with at most 2 decimals; got {hours}.",
             code="pool_hours",
             errors={"hours": ["Enter 0 or more hours, with at most 2 decimals."]},
         )
@@ -103,7 +106,12 @@ def project_award(
     actor: User,
 ) -> Allocation:
     """Give an access award its project and its allocation on the partition, in the period its access starts,
-    from its mode's pool: all of it or nothing. The Slurm account is the project's code in lower case."""
+    from its mode's pool: all of it or nothing. The Slurm account is the project's code in lower case.
+
+    Locks in the machine chain's order (eurohpc/locking.py): the allocation period (so that the awards of one
+    period, and the project codes they draw, follow one another), the new project, the partition's quota; the
+    audit events (project, then allocation) come last, after every lock.
+    """
     period = period_covering(partition=partition, day=starts_on)
     if period is None:
         raise StateConflict(
@@ -111,7 +119,8 @@ def project_award(
             f"machine opens it first.",
             code="no_period",
         )
-    project = project_create(
+    period = AllocationPeriod.objects.select_for_update().get(pk=period.pk)
+    project = project_insert(
         title=title,
         pi=pi,
         organisation=organisation,
@@ -121,13 +130,10 @@ def project_award(
         duration_months=duration_months,
         cut_off=cut_off,
         commercial=commercial,
-        actor=actor,
     )
-    return allocation_create(
-        project=project,
-        partition=partition,
-        period=period,
-        amount=amount,
-        slurm_account=project.code.lower(),
-        actor=actor,
+    allocation, changes = allocation_insert(
+        project=project, partition=partition, period=period, amount=amount, slurm_account=project.code.lower()
     )
+    project_audit(project=project, actor=actor)
+    allocation_audit(allocation=allocation, changes=changes, actor=actor)
+    return allocation

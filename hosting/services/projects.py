@@ -57,6 +57,46 @@ def project_create(
     actor: User | None,
 ) -> UserProject:
     """Record a user project; its code is EHPC-AIF-<year><mode><cut-off>-<number>, e.g. EHPC-AIF-2026PG01-0001."""
+    project = project_insert(
+        title=title, pi=pi, organisation=organisation, user_type=user_type, access_mode=access_mode,
+        starts_on=starts_on, duration_months=duration_months, cut_off=cut_off, commercial=commercial,
+    )  # fmt: skip
+    project_audit(project=project, actor=actor)
+    return project
+
+
+def project_audit(*, project: UserProject, actor: User | None) -> None:
+    audit_record(
+        actor=actor,
+        verb="project.create",
+        target=project,
+        changes={
+            "title": project.title,
+            "pi": project.pi.username,
+            "organisation": project.organisation.short_name,
+            "user_type": project.user_type,
+            "access_mode": project.access_mode,
+            "starts_on": project.starts_on,
+            "ends_on": project.ends_on,
+            "commercial": project.commercial,
+        },
+    )
+
+
+def project_insert(
+    *,
+    title: str,
+    pi: User,
+    organisation: Organisation,
+    user_type: str,
+    access_mode: str,
+    starts_on: date,
+    duration_months: int,
+    cut_off: int = 1,
+    commercial: bool = False,
+) -> UserProject:
+    """The project row of `project_create`, checked, without its audit event: a caller that locks more rows after
+    it (an access award: the project, then the quota) writes the event with `project_audit` after its locks."""
     title = title.strip()
     if not title:
         raise RuleViolation("A project needs a title.")
@@ -105,21 +145,6 @@ def project_create(
             continue
     else:
         raise StateConflict("Another project took the same code five times in a row: try again.")
-    audit_record(
-        actor=actor,
-        verb="project.create",
-        target=project,
-        changes={
-            "title": title,
-            "pi": pi.username,
-            "organisation": organisation.short_name,
-            "user_type": user_type,
-            "access_mode": access_mode,
-            "starts_on": starts_on,
-            "ends_on": ends_on,
-            "commercial": commercial,
-        },
-    )
     return project
 
 
@@ -171,6 +196,22 @@ def allocation_create(
     The project row and then the partition's quota row are locked (always in this order), so two officers
     can never both take the last hours of a quota, nor push one project past its access-mode limit.
     """
+    allocation, changes = allocation_insert(
+        project=project, partition=partition, period=period, amount=amount, slurm_account=slurm_account
+    )
+    allocation_audit(allocation=allocation, changes=changes, actor=actor)
+    return allocation
+
+
+def allocation_audit(*, allocation: Allocation, changes: dict, actor: User | None) -> None:
+    audit_record(actor=actor, verb="allocation.create", target=allocation, changes=changes)
+
+
+def allocation_insert(
+    *, project: UserProject, partition: Partition, period: AllocationPeriod, amount: Decimal, slurm_account: str
+) -> tuple[Allocation, dict]:
+    """The locks, the checks and the row of `allocation_create`, without its audit event (returned as the changes
+    to record): the caller must be in a transaction and write the event with `allocation_audit`."""
     amount = Decimal(amount)
     slurm_account = slurm_account.strip()
     if amount <= 0:
@@ -239,19 +280,14 @@ def allocation_create(
     allocation = Allocation.objects.create(
         project=project, partition=partition, period=period, amount=amount, slurm_account=slurm_account
     )
-    audit_record(
-        actor=actor,
-        verb="allocation.create",
-        target=allocation,
-        changes={
-            "project": project.code,
-            "partition": str(partition),
-            "period": period.name,
-            "amount": amount,
-            "unit": unit,
-            "slurm_account": slurm_account,
-            "union_quota": quota.union_quota,
-            "allocated_before": allocated,
-        },
-    )
-    return allocation
+    changes = {
+        "project": project.code,
+        "partition": str(partition),
+        "period": period.name,
+        "amount": amount,
+        "unit": unit,
+        "slurm_account": slurm_account,
+        "union_quota": quota.union_quota,
+        "allocated_before": allocated,
+    }
+    return allocation, changes

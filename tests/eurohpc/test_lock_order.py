@@ -114,3 +114,37 @@ def _race_in_order(*, first, then, service) -> list[Exception]:
     for thread in threads:
         thread.join(timeout=60)
     return errors
+
+
+@pytest.mark.django_db
+def test_an_access_award_locks_its_proposal_then_the_machine_chain(applicant, programme_officer):
+    from calls.access.services import access_decide
+    from tests.calls.access_factories import (
+        assessed_application,
+        make_access_call,
+        make_gpu_machine,
+        make_host_operator,
+        set_pool,
+    )
+    from tests.factories import OrganisationFactory
+
+    host_org = OrganisationFactory(short_name="LUMI-HE", country="FI")
+    call = make_access_call()
+    _machine, partition, period = make_gpu_machine(hosting_entity=host_org)
+    set_pool(partition=partition, period=period, mode="playground", hours=10000, officer=programme_officer)
+    application = assessed_application(
+        call=call,
+        partition=partition,
+        applicant=applicant,
+        officer=programme_officer,
+        host=make_host_operator(host_org),
+    )
+    with CaptureQueriesContext(connection) as captured:
+        access_decide(application=application, outcome="awarded", actor=programme_officer)
+    tables = locked_tables(captured)
+    # the audit events (project, allocation, decision) each take the head again, after every other lock
+    assert tables == [
+        "calls_proposal", "hosting_allocationperiod", "hosting_userproject", "hosting_partitionquota", AUDIT_HEAD,
+        AUDIT_HEAD, AUDIT_HEAD,
+    ]  # fmt: skip
+    assert_in_order(tables)
