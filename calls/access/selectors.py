@@ -216,7 +216,7 @@ class QuotaPools:
 
 def pool_board(*, machine: Machine, periods: list[AllocationPeriod] | None = None) -> list[QuotaPools]:
     """Per period and GPU partition of the machine: each access pool's capacity, awarded, used and the hours
-    pending applications ask of it; three queries."""
+    pending applications ask of it; four queries (three when the periods are given)."""
     if periods is None:
         periods = list(AllocationPeriod.objects.filter(machine=machine).order_by("-start"))
     quotas = list(

@@ -41,16 +41,27 @@ def access_pool_set(*, quota: PartitionQuota, access_mode: str, hours: Decimal, 
     unit = quota.partition.accounting_unit
     label = f"{quota.partition} in {period.name}"
     mode = UserProject.AccessMode(access_mode).label
-    others = (
-        AccessPool.objects.filter(quota=quota).exclude(access_mode=access_mode).aggregate(t=Sum("hours"))["t"] or ZERO
+    other_pools = AccessPool.objects.filter(quota=quota).exclude(access_mode=access_mode)
+    others = other_pools.aggregate(t=Sum("hours"))["t"] or ZERO
+    # hours allocated before the pools, or to a mode without a pool, are no longer there to set aside
+    pooled_modes = [*other_pools.values_list("access_mode", flat=True), access_mode]
+    outside = (
+        Allocation.objects.filter(partition=quota.partition, period=period)
+        .exclude(project__access_mode__in=pooled_modes)
+        .aggregate(t=Sum("amount"))["t"]
+        or ZERO
     )
-    if others + amount > quota.union_quota:
+    if others + amount + outside > quota.union_quota:
+        room = quota.union_quota - others - outside
+        held = f"the other pools hold {in_unit(others, unit)}"
+        if outside:
+            held += f", allocations outside the pools {in_unit(outside, unit)}"
         raise LimitExceeded(
             f"The access pools of {label} would exceed its Union quota of {in_unit(quota.union_quota, unit)} by "
-            f"{in_unit(others + amount - quota.union_quota, unit)}: the other pools hold {in_unit(others, unit)}, "
-            f"asked {in_unit(amount, unit)} for {mode}.",
+            f"{in_unit(others + amount + outside - quota.union_quota, unit)}: {held}, asked {in_unit(amount, unit)} "
+            f"for {mode}.",
             code="pools_over_quota",
-            errors={"hours": [f"At most {in_unit(quota.union_quota - others, unit)} are left for this pool."]},
+            errors={"hours": [f"At most {in_unit(max(room, ZERO), unit)} are left for this pool."]},
         )
     awarded = (
         Allocation.objects.filter(partition=quota.partition, period=period, project__access_mode=access_mode).aggregate(

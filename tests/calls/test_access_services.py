@@ -26,7 +26,7 @@ from calls.models import Assignment, CutOff
 from eurohpc.errors import LimitExceeded, NotPermitted, RuleViolation, StateConflict
 from eurohpc.formatting import local
 from eurohpc.models import AuditEvent, Notification, Role
-from hosting.models import Allocation, Partition, UserProject
+from hosting.models import AccessPool, Allocation, Partition, UserProject
 from hosting.services import allocation_create, machine_create, partition_create, project_create
 from tests.calls.access_factories import (
     COMMENTS,
@@ -708,20 +708,21 @@ def pre_allocate(world, *, amount: str, user_type: str = "academia", commercial:
     )
 
 
-def test_access_decide_refuses_an_award_over_the_union_quota(world, applicant):
+def test_access_pool_set_refuses_a_pool_over_what_earlier_allocations_left_of_the_union_quota(world, applicant):
+    # An award can then never take the Union quota's last hours twice: what the pools hold is still there.
     pre_allocate(world, amount="785000")
-    pools(world, playground=5000)
-    application = assessed(world, applicant, recommended="3000")
     with pytest.raises(LimitExceeded) as exc:
-        access_decide(application=application, outcome="awarded", actor=world.officer)
+        pools(world, playground=5000)
     refused(
         exc,
         LimitExceeded,
-        "quota_exceeded",
-        f"The Union quota of {QUOTA} would be exceeded by 1,760.00 GPU-hours: quota 786,240.00 GPU-hours, "
-        f"allocated 785,000.00 GPU-hours, remaining 1,240.00 GPU-hours, asked 3,000.00 GPU-hours.",
+        "pools_over_quota",
+        f"The access pools of {QUOTA} would exceed its Union quota of 786,240.00 GPU-hours by 3,760.00 GPU-hours: "
+        f"the other pools hold 0.00 GPU-hours, allocations outside the pools 785,000.00 GPU-hours, asked 5,000.00 "
+        f"GPU-hours for Playground.",
     )
-    assert UserProject.objects.count() == 1
+    assert exc.value.errors == {"hours": ["At most 1,240.00 GPU-hours are left for this pool."]}
+    assert not AccessPool.objects.exists()
 
 
 def test_access_decide_refuses_commercial_terms_over_the_twenty_percent_share(world, applicant):
