@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from calls.access.selectors import access_details
 from calls.evaluation import selectors, services
 from calls.evaluation.actions import assignment_actions
 from calls.evaluation.forms import (
@@ -76,15 +77,18 @@ def _assignment_context(request, assignment: Assignment, form=None, scores_form=
         return context
     scheme = scheme_of(proposal.call)
     review = Review.objects.filter(assignment=assignment).prefetch_related("scores").first()
-    context.update(
-        {
-            "scheme": scheme,
-            "review": review,
-            "documents": Document.objects.filter(proposal=proposal).order_by("uploaded_at", "id"),
-            "lines": list(proposal.budget_lines.all()),
-            "eu_contribution": selectors.proposal_eu_contribution(proposal=proposal),
-        }
-    )
+    context.update({"scheme": scheme, "review": review,
+                    "documents": Document.objects.filter(proposal=proposal).order_by("uploaded_at", "id")})  # fmt: skip
+    access = access_details(proposal=proposal)
+    if access is not None:  # an access application: its request and technical assessment instead of a budget
+        context.update({"access": access, "technical": getattr(access, "technical", None)})
+    else:
+        context.update(
+            {
+                "lines": list(proposal.budget_lines.all()),
+                "eu_contribution": selectors.proposal_eu_contribution(proposal=proposal),
+            }
+        )
     if review is not None and review.status == Review.Status.SUBMITTED:
         by_code = {s.criterion: s for s in review.scores.all()}
         context["submitted_scores"] = [(c, by_code.get(c.code)) for c in scheme.criteria]

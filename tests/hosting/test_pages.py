@@ -413,8 +413,8 @@ def test_dashboard_query_count_is_constant_for_operator(
 ):
     allocations_with_usage(lumi, period, lumi_g, rows)
     # session, user, roles, machines, current periods, quota positions, alerts, two navigation permission
-    # lookups, the header's organisation
-    with django_assert_num_queries(10):
+    # lookups, the header's organisation, the access applications waiting for the technical assessment
+    with django_assert_num_queries(11):
         response = client_operator.get("/dashboard/")
     assert response.status_code == 200
 
