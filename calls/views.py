@@ -4,7 +4,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
@@ -126,6 +126,8 @@ def _detail_context(request, proposal: Proposal) -> dict:
 def proposal_page(request, pk: int):
     proposal = _proposal(request, pk)
     _require(request, "calls.view_proposal", proposal)
+    if proposal.type == Proposal.Type.ACCESS:  # an access application has its own page
+        return redirect("access-application", pk=proposal.pk)
     return render(request, "calls/proposal_detail.html", _detail_context(request, proposal))
 
 

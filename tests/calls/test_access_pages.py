@@ -730,3 +730,21 @@ def test_reviewers_assignment_page_shows_the_access_request_instead_of_a_budget(
     assert "6 months from" in page and "recommended 3,000.00 GPU-hours" in page and "Scales to 64 GPUs." in page
     assert f'href="/access/applications/{application.pk}/"' in page
     assert client.get(f"/access/applications/{application.pk}/").status_code == 200
+
+
+def test_access_call_page_points_to_the_access_modes_not_the_proposal_form(client, applicant):
+    call = make_access_call()
+    client.force_login(applicant)
+    body = client.get(f"/calls/{call.identifier}/").content.decode()
+    assert 'href="/access/">See the access modes and apply</a>' in body
+    assert "Start a proposal" not in body
+
+
+def test_proposal_page_of_an_access_application_redirects_to_its_access_page(client, applicant, organisation):
+    call = make_access_call()
+    _machine, partition, _period = make_gpu_machine(hosting_entity=organisation)
+    application = draft_application(call=call, partition=partition, applicant=applicant)
+    client.force_login(applicant)
+    response = client.get(f"/proposals/{application.pk}/")
+    assert response.status_code == 302
+    assert response["Location"] == f"/access/applications/{application.pk}/"

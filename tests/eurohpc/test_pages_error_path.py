@@ -17,7 +17,14 @@ from tests.calls.factories import make_call, make_draft, make_submitted
 
 ROOT = Path(__file__).resolve().parents[2]
 VIEWS = sorted(p for p in ROOT.glob("**/views.py") if ".venv" not in p.parts and "node_modules" not in p.parts)
-PAGE_VIEWS = ["calls/views.py", "calls/evaluation/views.py", "grants/views.py", "hosting/views.py", "eurohpc/views.py"]
+PAGE_VIEWS = [
+    "calls/views.py",
+    "calls/evaluation/views.py",
+    "calls/access/views.py",
+    "grants/views.py",
+    "hosting/views.py",
+    "eurohpc/views.py",
+]
 
 REQUIRE = {"_require", "require_perm"}
 # Helpers that take the permission as an argument and pass it on to `require_perm`.

@@ -49,10 +49,12 @@ def evaluator_loads(*, evaluator_ids: list[int] | None = None) -> dict[int, int]
 
 
 def cut_offs_in_evaluation() -> QuerySet[CutOff]:
-    """Cut-offs with proposals in evaluation, with their progress counts, newest first."""
+    """Cut-offs with proposals in evaluation, with their progress counts, newest first. An access call's cut-offs
+    are ranked and decided by the access committee (calls.access.selectors.cut_off_ranking), not here."""
     in_eval = Q(proposals__status__in=IN_EVALUATION)
     return (
-        CutOff.objects.select_related("call", "publication")
+        CutOff.objects.exclude(call__prong=Call.Prong.ACCESS)
+        .select_related("call", "publication")
         .annotate(
             n_proposals=Count("proposals", filter=in_eval, distinct=True),
             n_waiting=Count("proposals", filter=Q(proposals__status__in=OPEN_WORK), distinct=True),

@@ -48,6 +48,7 @@ def officer_evaluation_work() -> OfficerWork:
     reviewed = Review.objects.filter(assignment__proposal_id=OuterRef("pk"), status=Review.Status.SUBMITTED)
     consensus_due = (
         Proposal.objects.filter(status__in=OPEN_WORK, consensus__isnull=True)
+        .exclude(type=Proposal.Type.ACCESS)  # decided by the access committee, without a consensus
         .filter(Exists(reviewed))
         .exclude(Exists(unfinished))
         .count()
