@@ -143,6 +143,8 @@ class ProposalSerializer(serializers.ModelSerializer):
     consortium_members = ConsortiumMemberSerializer(many=True, read_only=True)
     documents = DocumentSerializer(many=True, read_only=True)
     cut_off = CutOffSerializer(read_only=True, allow_null=True)
+    # blank until a new system's country is given: the answer's schema says so
+    planned_machine_country = serializers.ChoiceField(choices=COUNTRY_CHOICES, allow_blank=True, read_only=True)
     actions = serializers.SerializerMethodField(
         help_text="what the requesting user may do with the proposal now (a submission is still checked against "
         "every rule of the call)"

@@ -899,3 +899,19 @@ def test_machine_of_another_host_is_not_the_partitions_machine(world, applicant,
     refused(
         exc, RuleViolation, "partition_machine", "LUMI-G is not a partition of the machine chosen: it belongs to LUMI."
     )
+
+
+def test_evaluation_confirm_and_publish_refuse_an_access_cut_off(world, applicant):
+    from calls.evaluation.services import decisions_confirm, decisions_publish
+
+    cut_off = world.call.cut_offs.order_by("closes_at").first()
+    for service in (decisions_confirm, decisions_publish):
+        with pytest.raises(StateConflict) as exc:
+            service(cut_off=cut_off, actor=world.officer)
+        refused(
+            exc,
+            StateConflict,
+            "access_committee",
+            f"{world.call.identifier} is an access call: the access committee decides its applications one by one "
+            f"or awards a cut-off's ranking; there is nothing to confirm or publish here.",
+        )

@@ -117,6 +117,15 @@ def consensus_record(*, proposal: Proposal, scores: dict, comments: dict, actor:
 # --- decisions -------------------------------------------------------------------------------------------
 
 
+def _check_not_access(call: Call) -> None:
+    if call.prong == Call.Prong.ACCESS:
+        raise StateConflict(
+            f"{call.identifier} is an access call: the access committee decides its applications one by one or "
+            f"awards a cut-off's ranking; there is nothing to confirm or publish here.",
+            code="access_committee",
+        )
+
+
 def _check_not_published(cut_off_id: int) -> None:
     publication = DecisionPublication.objects.filter(cut_off_id=cut_off_id).first()
     if publication is not None:
@@ -208,6 +217,7 @@ def decisions_confirm(*, cut_off: CutOff, actor: User) -> list[Decision]:
     """Record the proposed outcome of every ranked proposal of the cut-off: above the funding line →
     selected, reserve list → reserve, below threshold → rejected. Needs a consensus on every proposal."""
     call = lock_call(cut_off.call_id)
+    _check_not_access(call)
     cut_off = CutOff.objects.select_for_update().get(pk=cut_off.pk)
     _check_not_published(cut_off.pk)
     list(
@@ -270,7 +280,7 @@ def _notify_outcome(proposal: Proposal, decision: Decision, subject: str) -> Non
 @transaction.atomic
 def decisions_publish(*, cut_off: CutOff, actor: User) -> DecisionPublication:
     """Make the decisions of a cut-off known: the applicants are told, the summary reports are rendered."""
-    lock_call(cut_off.call_id)
+    _check_not_access(lock_call(cut_off.call_id))
     cut_off = CutOff.objects.select_for_update().select_related("call").get(pk=cut_off.pk)
     _check_not_published(cut_off.pk)
     proposals = list(
