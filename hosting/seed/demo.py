@@ -383,9 +383,79 @@ def _seed_usage(*, today: date, seeded, out) -> None:
     out(f"usage: {imported} jobs imported ({len(with_usage)} machines already had usage)")
 
 
+def _seed_next_periods(*, today: date, out) -> None:
+    """The half-year after the current one, so that access applications may ask to start in the next months."""
+    name, start, end = _half_year(_half_year(today)[2] + timedelta(days=1))
+    made = 0
+    for machine in Machine.objects.filter(status=Machine.Status.OPERATIONAL).order_by("name"):
+        current = AllocationPeriod.objects.filter(machine=machine, start__lte=today, end__gte=today).exists()
+        covered = AllocationPeriod.objects.filter(machine=machine, start__lte=end, end__gte=start).exists()
+        if not current or covered:
+            continue
+        if not HostingAgreement.objects.filter(machine=machine, effective_from__lte=start).exists():
+            continue
+        period_create(machine=machine, name=name, start=start, end=end, actor=None)
+        made += 1
+    out(f"next allocation periods ({name}): {made} created")
+
+
+def allocation_usage_seed(*, allocations: list[Allocation], today: date, used: float = 0.45) -> int:
+    """Jobs charging about `used` of each allocation from its project's start (or the last USAGE_DAYS days) to
+    yesterday, imported through the operator's service, one file per machine; an allocation that already has
+    usage is left alone. Returns the number of jobs imported."""
+    from hosting.models import UsageRecord
+
+    last_day = today - timedelta(days=1)
+    charged = set(
+        UsageRecord.objects.filter(allocation__in=allocations).values_list("allocation_id", flat=True).distinct()
+    )
+    by_machine: dict[int, list[Allocation]] = {}
+    for allocation in allocations:
+        if allocation.pk not in charged:
+            by_machine.setdefault(allocation.partition.machine_id, []).append(allocation)
+    imported = 0
+    for allocations_of in by_machine.values():
+        machine = allocations_of[0].partition.machine
+        rng = random.Random(f"access-{machine.name}")
+        lines = []
+        for number, allocation in enumerate(allocations_of, start=1):
+            project = allocation.project
+            first_day = max(project.starts_on, allocation.period.start, today - timedelta(days=2 * USAGE_DAYS))
+            last = min(last_day, project.ends_on, allocation.period.end)
+            if last < first_day:
+                continue
+            span = (project.ends_on - project.starts_on).days + 1
+            share = Decimal(str(used)) * Decimal((last - first_day).days + 1) / Decimal(span)
+            lines += generate_jobs(
+                rng=rng,
+                cluster=machine.slurm_cluster,
+                slurm_partition=allocation.partition.slurm_names[0],
+                account=allocation.slurm_account,
+                user=f"{project.pi.username.replace('-', '')[:8]}{number:02d}",
+                partition=allocation.partition,
+                total=(allocation.amount * share).quantize(Decimal("0.01")),
+                first_day=first_day,
+                last_day=last,
+                first_job_id=7_000_000 + number * 100_000,
+            )
+        if not lines:
+            continue
+        data = ("\n".join([SACCT_HEADER, *lines]) + "\n").encode()
+        usage_import = usage_import_create(
+            machine=machine,
+            stream=io.BytesIO(data),
+            file_name=f"{machine.slurm_cluster or machine.name}-access-projects-sacct.txt",
+            source=UsageImport.Source.COMMAND,
+            actor=None,
+        )
+        imported += usage_import.imported
+    return imported
+
+
 def seed(*, out) -> None:
     today = timezone.localdate()
     _seed_machines(out=out)
     _seed_agreements(out=out)
     seeded = _seed_quotas(today=today, out=out)
     _seed_usage(today=today, seeded=seeded, out=out)
+    _seed_next_periods(today=today, out=out)

@@ -188,11 +188,12 @@ def _allocations_and_usage(*, load, rng, now, today, quotas, allocations, usage,
             pi = applicants[i % len(applicants)]
             ends_on = add_months(starts_on, months) - timedelta(days=1)
             projects.append((project_ids[i], f"{prefix}{number:04d}", f"Scale project {i + 1}", pi.pk,
-                             pi.organisation_id, user_type, mode, starts_on, months, ends_on, now))  # fmt: skip
+                             pi.organisation_id, user_type, mode, starts_on, months, ends_on, False, now))  # fmt: skip
             rows.append((allocation_ids[i], project_ids[i], quota.partition_id, quota.period_id, amount,
                          f"scale_{i + 1:05d}", now, quota, starts_on, ends_on, pi))  # fmt: skip
     load.copy(UserProject, ["id", "code", "title", "pi_id", "organisation_id", "user_type", "access_mode",
-                            "starts_on", "duration_months", "ends_on", "created_at"], projects)  # fmt: skip
+                            "starts_on", "duration_months", "ends_on", "commercial", "created_at"],
+              projects)  # fmt: skip
     load.copy(Allocation, ["id", "project_id", "partition_id", "period_id", "amount", "slurm_account", "created_at"],
               [r[:7] for r in rows])  # fmt: skip
     if usage:

@@ -67,6 +67,8 @@ SCHEDULE_FIELDS = {
     ("hosting.AllocationPeriod", "end"),
     ("hosting.UserProject", "starts_on"),
     ("hosting.UserProject", "ends_on"),
+    ("calls.AccessApplication", "start_month"),  # access asked from a coming month
+    ("calls.AccessApplication", "reply_deadline"),  # the applicant's reply window, open at seeding
 }
 
 
@@ -138,9 +140,11 @@ def test_seed_demo_selected_proposals_have_budgets_and_submitted_ones_their_docu
     from calls.models import Proposal
 
     call_command("seed_demo")
-    selected = Proposal.objects.filter(status=Proposal.Status.SELECTED).prefetch_related("budget_lines")
+    # Access applications ask for GPU-hours, not money: they carry neither budget lines nor documents.
+    proposals = Proposal.objects.exclude(type=Proposal.Type.ACCESS)
+    selected = proposals.filter(status=Proposal.Status.SELECTED).prefetch_related("budget_lines")
     assert [p.acronym for p in selected if sum(line.eu_contribution for line in p.budget_lines.all()) <= 0] == []
-    submitted = Proposal.objects.filter(submitted_at__isnull=False).prefetch_related("documents", "consortium_members")
+    submitted = proposals.filter(submitted_at__isnull=False).prefetch_related("documents", "consortium_members")
     missing = [
         (p.acronym, check.detail)
         for p in submitted

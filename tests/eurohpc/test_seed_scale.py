@@ -19,7 +19,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def seeded(capsys):
-    call_command("seed_scale", scale=0.001)
+    call_command("seed_scale", scale=0.001, access=0)  # the access rows are checked on their own below
     return capsys.readouterr().out
 
 
@@ -87,7 +87,7 @@ def test_seed_scale_allocations_fit_the_union_quota(seeded):
 
 
 def test_seed_scale_twice_adds_nothing(seeded, capsys):
-    call_command("seed_scale", scale=0.001)
+    call_command("seed_scale", scale=0.001, access=0)
     assert "Scale data already present (3 SCALE- calls, 10 proposals): nothing done." in capsys.readouterr().out
     assert Proposal.objects.count() == 10
     assert UsageRecord.objects.count() == 2000
@@ -119,3 +119,55 @@ def test_seed_scale_loader_refuses_a_dangling_reference():
                 ["kind", "amount", "withheld", "grant_id", "envelope_id", "memo", "created_at"],
                 [("commitment", Decimal("1.00"), Decimal("0"), 987654321, envelope.pk, "", envelope.created_at)],
             )
+
+
+@pytest.fixture
+def seeded_access(capsys):
+    call_command("seed_scale", proposals=10, reviews=30, ledger=0, machines=2, allocations=4, usage=0, access=400)
+    return capsys.readouterr().out
+
+
+def test_seed_scale_access_applications_keep_the_rules(seeded_access):
+    from calls.access.models import AccessApplication, TechnicalAssessment
+    from calls.access.selectors import cut_off_ranking, pool_board
+    from hosting.models import AccessPool
+
+    assert "calls_accessapplication" in seeded_access
+    call = Call.objects.get(identifier="SCALE-AIF-ACCESS")
+    applications = AccessApplication.objects.filter(proposal__call=call).select_related("proposal", "mode")
+    assert applications.count() == 400
+    assert {"draft", "submitted", "screening", "eligible", "ineligible", "evaluation", "selected", "rejected",
+            "withdrawn"} <= set(applications.values_list("proposal__status", flat=True))  # fmt: skip
+    for a in applications:
+        mode = a.mode
+        assert (a.proposal.cut_off_id is not None) == (mode.is_reviewed and a.proposal.submitted_at is not None)
+        assert a.user_type in mode.user_types and a.duration_months in mode.durations
+        assert a.gpu_hours > mode.min_gpu_hours and (mode.max_gpu_hours is None or a.gpu_hours <= mode.max_gpu_hours)
+        if a.proposal.status == "selected":
+            technical = a.technical
+            assert technical.feasible and a.awarded_gpu_hours <= technical.recommended_gpu_hours
+            allocation = Allocation.objects.get(project=a.project)
+            assert allocation.amount == a.awarded_gpu_hours
+            assert allocation.slurm_account == a.project.code.lower()
+            assert allocation.period.start <= a.start_month <= allocation.period.end
+        if a.proposal.status == "evaluation" and mode.is_reviewed:
+            assert Review.objects.filter(assignment__proposal=a.proposal).count() == mode.reviews_required
+        if a.proposal.status in ("selected", "reserve") and mode.is_reviewed:
+            reviews = Review.objects.filter(assignment__proposal=a.proposal, status="submitted")
+            assert reviews.count() == mode.reviews_required and a.reply_deadline < a.decided_at
+        if a.replied_at:
+            assert a.reply and a.reply_deadline and a.replied_at <= a.reply_deadline
+    assert not TechnicalAssessment.objects.filter(feasible=True, recommended_gpu_hours=None).exists()
+    assert applications.filter(proposal__status="selected").count() >= 1
+    # The pools of a quota fit its Union quota and hold what their mode was given.
+    for quota in PartitionQuota.objects.filter(access_pools__isnull=False).distinct():
+        assert AccessPool.objects.filter(quota=quota).aggregate(t=Sum("hours"))["t"] <= quota.union_quota
+        for pool in AccessPool.objects.filter(quota=quota):
+            given = Allocation.objects.filter(
+                partition_id=quota.partition_id, period_id=quota.period_id, project__access_mode=pool.access_mode
+            ).aggregate(t=Sum("amount"))["t"]
+            assert (given or 0) <= pool.hours
+    # The reads of the pages work on the generated rows.
+    largest = max(CutOff.objects.filter(call=call), key=lambda c: c.proposals.count())
+    assert cut_off_ranking(cut_off=largest)
+    assert pool_board(machine=Machine.objects.first())

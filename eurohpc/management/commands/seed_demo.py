@@ -13,6 +13,7 @@ SEEDERS = [
     "hosting.seed.demo",
     "calls.seed.demo",
     "calls.seed.demo_evaluation",
+    "calls.seed.demo_access",
     "grants.seed.demo",
 ]
 
@@ -44,3 +45,7 @@ class Command(BaseCommand):
         for username, _first, _last, org, roles in DEMO_USERS:
             role_names = ", ".join(str(r.label) for r in roles)
             self.stdout.write(f"  {username:<11} {role_names}{f' ({org})' if org else ''}")
+        from calls.seed.demo_access import DEMO_LOGINS
+
+        for username, description in DEMO_LOGINS:
+            self.stdout.write(f"  {username:<11} {description}")

@@ -1,7 +1,8 @@
 """Build the scale dataset: a programme a few years into its life, for benchmarks and load tests.
 
     python manage.py seed_scale                 # 10,000 proposals, 30,000 reviews, 200,000 ledger entries,
-                                                # 20 machines, 2,000 allocations, 2,000,000 usage rows
+                                                # 20 machines, 2,000 allocations, 2,000,000 usage rows,
+                                                # 20,000 access applications
     python manage.py seed_scale --scale 0.01    # every count × 0.01
     python manage.py seed_scale --usage 500000  # one count changed
 
@@ -32,6 +33,7 @@ DEFAULTS = {
     "machines": 20,
     "allocations": 2_000,
     "usage": 2_000_000,
+    "access": 20_000,
 }
 HELP = {
     "proposals": "proposals over 3 calls and 12 cut-offs, with their budget lines",
@@ -40,6 +42,8 @@ HELP = {
     "machines": "machines, each with a GPU and a CPU partition, a hosting agreement and four allocation periods",
     "allocations": "allocations, each to its own user project",
     "usage": "Slurm usage rows (finished jobs), with their daily aggregates",
+    "access": "access applications over the modes, the machines' GPU partitions and every state, with their "
+    "technical assessments, reviews, decisions and the awarded ones' projects and allocations",
 }
 PREFIX = "SCALE"
 PASSWORD = "scale-only-password"  # noqa: S105 - documented, refused under production settings
@@ -231,8 +235,8 @@ def build_people(*, load: Loader, counts: dict[str, int], now) -> People:
 class Command(BaseCommand):
     help = (
         "Build the scale dataset (10,000 proposals, 30,000 reviews, 200,000 ledger entries, 20 machines, "
-        "2,000 allocations, 2,000,000 usage rows by default) in bulk, without audit events. Skips when the "
-        "dataset is already there; refused under production settings."
+        "2,000 allocations, 2,000,000 usage rows, 20,000 access applications by default) in bulk, without audit "
+        "events. Skips when the dataset is already there; refused under production settings."
     )
 
     def add_arguments(self, parser):
@@ -280,13 +284,14 @@ class Command(BaseCommand):
                 raise CommandError(f"--{name} cannot be negative, got {value}.")
             counts[name] = max(1, round(value * scale)) if value > 0 else 0
         for needed, by in (("proposals", "reviews"), ("proposals", "ledger"), ("machines", "allocations"),
-                           ("allocations", "usage")):  # fmt: skip
+                           ("allocations", "usage"), ("machines", "access")):  # fmt: skip
             if counts[by] and not counts[needed]:
                 raise CommandError(f"--{by} needs at least one of --{needed}.")
         return counts
 
     def _build(self, counts: dict[str, int], seed: int) -> Loader:
         from calls.seed import scale as calls_scale
+        from calls.seed import scale_access
         from grants.seed import scale as grants_scale
         from hosting.seed import scale as hosting_scale
 
@@ -305,6 +310,8 @@ class Command(BaseCommand):
                 need_selected=counts["ledger"] > 0,
             )  # fmt: skip
             grants_scale.build(load=load, rng=rng, now=now, ledger=counts["ledger"], selected=selected, people=people)
+            scale_access.build(load=load, rng=rng, now=now, applications=counts["access"], people=people,
+                               machines=hosting.machines)  # fmt: skip
         return load
 
     def _report(self, load: Loader, total: float) -> None:
