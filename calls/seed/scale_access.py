@@ -230,7 +230,12 @@ def _after_cut_off(app: App, *, rng, closes, age, now, draw, n_evaluators, lates
     app.technical_at = closes + 3 * day
     app.feasible = draw > 0.14
     if not app.feasible:
-        app.status = S.ELIGIBLE  # not sent to reviewers (a cut-off mode decides applications under evaluation)
+        # not sent to reviewers: under evaluation until the committee rejects it, as technical_assessment_record does
+        app.status = S.EVALUATION
+        if age >= 40 * day:
+            app.decided_at = closes + 25 * day
+            app.status, app.outcome = S.REJECTED, "rejected"
+            app.reason = "The technical assessment found the project not feasible on the partition."
         return
     app.recommended = (app.hours * Decimal(rng.choice(["1", "1", "0.9", "0.8"]))).quantize(Decimal("1"))
     if app.mode == "large_scale":
