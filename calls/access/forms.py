@@ -8,6 +8,7 @@ from django import forms
 from calls.access.models import AccessApplication, AccessMode
 from calls.access.selectors import gpu_partitions
 from eurohpc import limits
+from eurohpc.dates import plausible_year
 from eurohpc.money_fields import parse_amount
 from hosting.models import Machine, UserProject
 
@@ -43,6 +44,7 @@ class MonthField(forms.DateField):
     widget = forms.DateInput(attrs={"type": "month"}, format="%Y-%m")
     input_formats = ["%Y-%m", "%Y-%m-%d"]
     default_error_messages = {"invalid": "Enter a month, such as 2026-03."}
+    default_validators = [plausible_year]
 
     def to_python(self, value):
         day = super().to_python(value)

@@ -341,7 +341,7 @@ class RankRowSerializer(serializers.Serializer):
 class AccessCutOffRankingSerializer(serializers.Serializer):
     cut_off = serializers.IntegerField()
     call = serializers.CharField()
-    closes_at = serializers.DateTimeField()
+    closes_at = serializers.DateTimeField(read_only=True)
     count = serializers.IntegerField()
     results = RankRowSerializer(many=True)
 
@@ -372,8 +372,8 @@ class QuotaPoolsSerializer(serializers.Serializer):
     quota = serializers.IntegerField(source="quota.pk")
     period = serializers.IntegerField(source="quota.period_id")
     period_name = serializers.CharField(source="quota.period.name")
-    period_start = serializers.DateField(source="quota.period.start")
-    period_end = serializers.DateField(source="quota.period.end")
+    period_start = serializers.DateField(source="quota.period.start", read_only=True)
+    period_end = serializers.DateField(source="quota.period.end", read_only=True)
     partition = serializers.IntegerField(source="quota.partition_id")
     partition_name = serializers.CharField(source="quota.partition.name")
     union_quota = serializers.DecimalField(source="quota.union_quota", **POOL_HOURS)
@@ -394,4 +394,4 @@ class PoolOutputSerializer(serializers.Serializer):
     quota = serializers.IntegerField(source="quota_id")
     access_mode = serializers.ChoiceField(choices=UserProject.AccessMode.choices)
     hours = serializers.DecimalField(**POOL_HOURS)
-    updated_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField(read_only=True)
