@@ -156,6 +156,10 @@ class ReviewerForm(forms.Form):
     def __init__(self, *args, evaluators, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["evaluator"].queryset = evaluators
+        # people by name, with their organisation (a conflict of interest is often an affiliation)
+        self.fields["evaluator"].label_from_instance = lambda u: (
+            f"{u.display_name}{f' ({u.organisation.short_name})' if u.organisation_id else ''}"
+        )
 
 
 class ReplyForm(forms.Form):

@@ -6,11 +6,11 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
-from django.db.models import Count, DecimalField, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models import Count, DecimalField, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from calls.access.models import AccessApplication, AccessMode
+from calls.access.models import AccessApplication, AccessMode, TechnicalAssessment
 from calls.models import Call, CutOff, Proposal, Review, ReviewScore
 from eurohpc.models import Role
 from hosting.models import AccessPool, AllocationPeriod, Machine, PartitionQuota
@@ -20,6 +20,8 @@ S = Proposal.Status
 ZERO = Decimal("0")
 # Applications still waiting for a decision (their hours are asked of a pool, not yet taken from it).
 PENDING = (S.SUBMITTED, S.SCREENING, S.ELIGIBLE, S.EVALUATION, S.RESERVE)
+# A ranked application the committee has still to decide (it draws on what its pool has left).
+UNDECIDED = (S.ELIGIBLE, S.EVALUATION, S.RESERVE)
 
 
 def working_days_between(start: date, end: date) -> int:
@@ -191,9 +193,9 @@ def cut_off_ranking(*, cut_off: CutOff, today: date | None = None) -> list[RankR
         pool = pool_by_key.get(key)
         fits = None
         cumulative = ZERO
-        if pool is not None and recommended is not None:
-            if application.proposal.status == S.EVALUATION:
-                used[key] += recommended
+        # only the applications still to be decided draw on what the pool has left (an awarded one already did)
+        if pool is not None and recommended is not None and application.proposal.status in UNDECIDED:
+            used[key] += recommended
             cumulative = used[key]
             fits = cumulative <= pool.remaining
         ranked.append(RankRow(rank, application, recommended, key, cumulative, pool.hours if pool else None, fits))
@@ -251,23 +253,16 @@ def pool_board(*, machine: Machine, periods: list[AllocationPeriod] | None = Non
 
 
 def officer_access_work(*, today: date | None = None) -> dict[str, int]:
-    """The access work waiting for the programme office, counted in one query."""
-    now = timezone.now()
-    counts = Proposal.objects.filter(type=Proposal.Type.ACCESS).aggregate(
-        eligibility=Count("pk", filter=Q(status=S.SUBMITTED, cut_off__isnull=True) | Q(status=S.SCREENING)),
-        technical=Count("pk", filter=Q(status=S.ELIGIBLE, access__technical__isnull=True)),
-        to_decide=Count(
-            "pk",
-            filter=Q(status=S.EVALUATION, access__technical__isnull=False)
-            & (
-                Q(access__mode__process=AccessMode.Process.CONTINUOUS)
-                | Q(access__technical__feasible=False)
-                | Q(access__reply_deadline__lt=now)
-                | Q(access__replied_at__isnull=False)
-            ),
-        ),
+    """The access work waiting for the programme office (`todo_filter`'s three lists), counted in one query."""
+    # aliases apart from the relations' names ("technical" is one)
+    counts = AccessApplication.objects.aggregate(
+        **{f"n_{todo}": Count("pk", filter=todo_filter(todo)) for todo in TODO_LABELS}
     )
-    return counts
+    return {
+        "eligibility": counts["n_eligibility"],
+        "technical": counts["n_technical"],
+        "to_decide": counts["n_decision"],
+    }
 
 
 # --- reads of the access pages ------------------------------------------------------------------------------
@@ -330,13 +325,24 @@ TODO_LABELS = {
 
 
 def todo_filter(todo: str) -> Q:
+    """The applications waiting for the office's `todo`, as the services would take them now: eligibility once
+    submitted (a cut-off mode's once its cut-off has passed, processed or not), the host's technical assessment,
+    the committee's decision (continuous modes and infeasible ones at once, reviewed ones after the reply or its
+    deadline)."""
     now = timezone.now()
     return {
         "eligibility": Q(proposal__status=S.SUBMITTED, proposal__cut_off__isnull=True)
+        | Q(proposal__status=S.SUBMITTED, proposal__cut_off__closes_at__lte=now)
         | Q(proposal__status=S.SCREENING),
         "technical": Q(proposal__status=S.ELIGIBLE, technical__isnull=True),
         "decision": Q(proposal__status=S.EVALUATION, technical__isnull=False)
-        & (Q(mode__process=AccessMode.Process.CONTINUOUS) | Q(reply_deadline__lt=now) | Q(replied_at__isnull=False)),
+        & (
+            Q(mode__process=AccessMode.Process.CONTINUOUS)
+            # (an Exists, as an aggregate's filter cannot follow the reverse one-to-one to its fields)
+            | Q(Exists(TechnicalAssessment.objects.filter(application_id=OuterRef("pk"), feasible=False)))
+            | Q(reply_deadline__lt=now)
+            | Q(replied_at__isnull=False)
+        ),
     }[todo]
 
 

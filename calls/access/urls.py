@@ -7,12 +7,12 @@ from eurohpc.models import Role
 from eurohpc.navigation import NavEntry, register
 from eurohpc.views import DASHBOARD_CONTEXT
 
+# One entry for everyone (the officer's menu must stay one line at 1366 px): the access page links the officer's
+# lists, the pools and the rankings; applicants and support teams keep their own queue in the menu.
 register(NavEntry("Access", "access-home", public=True), before="dashboard")
-register(NavEntry("Access applications", "access-applications", perm="calls.list_access"), before="audit-list")
 register(NavEntry("My access applications", "access-my-applications", perm="calls.apply_access"), before="audit-list")
 # The support teams' queue (officers reach it from their dashboard's counts).
 register(NavEntry("Technical assessments", "access-technical", perm="hosting.view_operator_quota"), before="audit-list")
-register(NavEntry("Access pools", "access-pools", perm="calls.view_access_pools"), before="audit-list")
 
 for role, provider in (
     (Role.APPLICANT, views.applicant_dashboard_context),

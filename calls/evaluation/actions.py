@@ -49,8 +49,10 @@ def cut_off_actions(*, cut_off: CutOff, user, ranking: Ranking | None = None) ->
     """The actions of CUT_OFF_ACTIONS that `user` may take on the decisions of `cut_off` now, from its ranking
     (`Ranking.can_confirm` / `Ranking.can_publish`, which say what decisions_confirm / decisions_publish accept).
     Pass the ranking when it is at hand; it is computed otherwise."""
-    if not user.has_perm("calls.manage_evaluation") or cut_off.call.prong == Call.Prong.ACCESS:
-        return []  # an access call's cut-offs are decided by the access committee (calls/access/)
+    if not user.has_perm("calls.manage_evaluation"):
+        return []
     ranking = ranking if ranking is not None else cut_off_ranking(cut_off=cut_off)
+    if ranking.call.prong == Call.Prong.ACCESS:
+        return []  # an access call's cut-offs are decided by the access committee (calls/access/)
     open_now = {"confirm_decisions": ranking.can_confirm, "publish_decisions": ranking.can_publish}
     return [name for name in CUT_OFF_ACTIONS if open_now[name]]

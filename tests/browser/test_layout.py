@@ -13,6 +13,7 @@ PHONE = {"width": 390, "height": 844}
 # Every entry a programme officer sees, the longest menu of any role.
 OFFICER_MENU = [
     "Calls",
+    "Access",
     "Dashboard",
     "Submissions",
     "Machines",

@@ -698,16 +698,27 @@ def test_officer_dashboard_query_count_does_not_grow_with_access_work(client, ca
     assert queries_of_page(client, programme_officer, "/dashboard/") == one
 
 
+def _main_menu(client) -> str:
+    page = text(client.get("/dashboard/"))
+    return page[page.index('<nav id="main-nav"') : page.index("</nav>", page.index('<nav id="main-nav"'))]
+
+
 def test_navigation_shows_the_access_entries_per_role(client, applicant, programme_officer, hosting_operator):
+    # The menu keeps one "Access" entry for everyone (the officer's menu stays one line); the access page links
+    # each role's lists.
     client.force_login(applicant)
-    page = text(client.get("/dashboard/"))
-    assert ">My access applications<" in page and ">Access pools<" not in page
+    menu = _main_menu(client)
+    assert ">Access<" in menu and ">My access applications<" in menu and ">Access pools<" not in menu
     client.force_login(programme_officer)
-    page = text(client.get("/dashboard/"))
-    assert ">Access applications<" in page and ">Access pools<" in page and ">Technical assessments<" not in page
+    menu = _main_menu(client)
+    assert ">Access<" in menu and ">Access applications<" not in menu and ">Access pools<" not in menu
+    assert ">Technical assessments<" not in menu
+    home = text(client.get("/access/"))
+    assert ">All access applications<" in home and ">Access pools<" in home
     client.force_login(hosting_operator)
-    page = text(client.get("/dashboard/"))
-    assert ">Technical assessments<" in page and ">Access pools<" in page
+    menu = _main_menu(client)
+    assert ">Technical assessments<" in menu and ">Access pools<" not in menu
+    assert ">Access pools<" in text(client.get("/access/"))
 
 
 def test_reviewers_assignment_page_shows_the_access_request_instead_of_a_budget(
