@@ -42,9 +42,11 @@ clean-demo:
 	rm -rf var/private
 	@echo "demo data removed: the next make demo seeds afresh"
 
-## Run the whole test suite (DATABASE_URL / CELERY_BROKER_URL from the environment; SQLite and eager by default).
+## Run the whole test suite (DATABASE_URL / CELERY_BROKER_URL from the environment; SQLite and eager by default),
+## on one worker per core (pytest-xdist; each worker has its own test database). TEST_WORKERS=0 runs in one process.
+TEST_WORKERS ?= auto
 test: $(BIN)/.installed
-	$(BIN)/pytest -q $(PYTEST_ARGS)
+	$(BIN)/pytest -q -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
