@@ -13,15 +13,18 @@ from tests.factories import OrganisationFactory, UserFactory
 
 
 @pytest.fixture(autouse=True)
-def _fast_passwords_and_eager_tasks(settings, tmp_path):
+def _fast_passwords_and_eager_tasks(settings, tmp_path, request):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    # Uploaded documents and generated PDFs of a test go to its own folder.
-    settings.PRIVATE_STORAGE_ROOT = tmp_path / "private"
+    # Uploaded documents and generated PDFs of a test go to its own folder (on the seeded demo: the demo's folder).
+    private = tmp_path / "private"
+    if "seeded_demo" in request.fixturenames:
+        private = request.getfixturevalue("seeded_demo_files")
+    settings.PRIVATE_STORAGE_ROOT = private
     settings.STORAGES = {
         **settings.STORAGES,
         "default": {
             "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": str(tmp_path / "private"), "base_url": None},
+            "OPTIONS": {"location": str(private), "base_url": None},
         },
     }
     # Tests run tasks in-process unless they start a real worker themselves (see test_celery_worker).
@@ -154,3 +157,49 @@ def queries_of_page(client, user, url: str) -> int:
     with CaptureQueriesContext(connection) as captured:
         assert client.get(url).status_code == 200
     return len(captured)
+
+
+@pytest.fixture(scope="module")
+def seeded_demo_files(tmp_path_factory):
+    """The folder of the seeded demo's uploaded documents and generated PDFs, for the module's tests."""
+    return tmp_path_factory.mktemp("demo-private")
+
+
+@pytest.fixture(scope="module")
+def seeded_demo(django_db_setup, django_db_blocker, seeded_demo_files):
+    """The demo seeded once for the tests of a module (it takes half a minute), committed; each test then runs in its
+    own transaction, rolled back as usual, and the module's last test is followed by an empty database again.
+    Yields what seed_demo printed. Seeded as the tests' own settings would: fast passwords, eager tasks, files in a
+    temporary folder."""
+    import io
+
+    from django.conf import settings
+    from django.core.management import call_command
+    from django.test import override_settings
+
+    private = seeded_demo_files
+    storages = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(private), "base_url": None},
+        },
+    }
+    eager = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    out = io.StringIO()
+    try:
+        with (
+            override_settings(
+                PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"],
+                PRIVATE_STORAGE_ROOT=private,
+                STORAGES=storages,
+            ),
+            django_db_blocker.unblock(),
+        ):
+            call_command("seed_demo", stdout=out)
+        yield out.getvalue()
+    finally:
+        celery_app.conf.task_always_eager = eager
+        with django_db_blocker.unblock():
+            call_command("flush", interactive=False, verbosity=0)

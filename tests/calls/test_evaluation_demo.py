@@ -8,8 +8,7 @@ from eurohpc.selectors import audit_chain_report
 pytestmark = pytest.mark.django_db
 
 
-def test_seed_demo_evaluations_give_every_role_work(client):
-    call_command("seed_demo")
+def test_seed_demo_evaluations_give_every_role_work(seeded_demo, client):
     historic = Proposal.objects.filter(status="selected", call__identifier__startswith="EUROHPC-2024-CEI")
     assert Consensus.objects.filter(proposal__in=historic).count() == historic.count() == 19
     assert Decision.objects.filter(proposal__in=historic, outcome="selected").count() == 19

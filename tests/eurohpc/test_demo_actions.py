@@ -11,7 +11,6 @@ import re
 from urllib.parse import urljoin, urlparse
 
 import pytest
-from django.core.management import call_command
 from django.db import transaction
 
 from eurohpc.models import User
@@ -84,8 +83,7 @@ def _walk(client):
 
 
 @pytest.mark.parametrize("username", ROLES)
-def test_every_form_the_demo_renders_is_accepted(client, username):
-    call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
+def test_every_form_the_demo_renders_is_accepted(seeded_demo, client, username):
     client.force_login(User.objects.get(username=username))
     pages, forms = _walk(client)
     refused = []

@@ -17,10 +17,9 @@ def row_counts() -> dict[str, int]:
     }
 
 
-def test_seed_demo_twice_changes_nothing(capsys):
-    call_command("seed_demo")
+def test_seed_demo_twice_changes_nothing(seeded_demo, capsys):
     first = row_counts()
-    assert "Demo data loaded." in capsys.readouterr().out
+    assert "Demo data loaded." in seeded_demo
     call_command("seed_demo")
     assert row_counts() == first
     out = capsys.readouterr().out
@@ -28,8 +27,7 @@ def test_seed_demo_twice_changes_nothing(capsys):
     assert "applicant   Applicant (CSC)" in out
 
 
-def test_seed_demo_walks_the_applicant_journey():
-    call_command("seed_demo")
+def test_seed_demo_walks_the_applicant_journey(seeded_demo):
     assert set(User.objects.values_list("username", flat=True)) >= {
         "applicant",
         "applicant2",
@@ -50,8 +48,7 @@ def test_seed_demo_walks_the_applicant_journey():
     assert audit_chain_report().ok
 
 
-def test_seed_demo_admin_is_not_superuser():
-    call_command("seed_demo")
+def test_seed_demo_admin_is_not_superuser(seeded_demo):
     admin = User.objects.get(username="admin")
     assert admin.is_staff is True
     assert admin.is_superuser is False
@@ -72,11 +69,10 @@ SCHEDULE_FIELDS = {
 }
 
 
-def test_seed_demo_history_lies_in_the_past():
+def test_seed_demo_history_lies_in_the_past(seeded_demo):
     from django.db import models
     from django.utils import timezone
 
-    call_command("seed_demo")
     now, today = timezone.now(), timezone.localdate()
     future = []
     for model in apps.get_models():
@@ -96,14 +92,13 @@ def test_seed_demo_history_lies_in_the_past():
     assert future == []
 
 
-def test_seed_demo_documents_are_dated_by_their_decision():
+def test_seed_demo_documents_are_dated_by_their_decision(seeded_demo):
     from django.db.models import F
     from django.utils import timezone
 
     from calls.models import Assignment, Review, SummaryReport
     from grants.models import AwardLetter
 
-    call_command("seed_demo")
     day = timezone.localdate
     reports = list(SummaryReport.objects.select_related("decision"))
     letters = list(AwardLetter.objects.select_related("grant"))
@@ -135,11 +130,10 @@ def test_replayed_at_refuses_a_moment_after_now():
             pass
 
 
-def test_seed_demo_selected_proposals_have_budgets_and_submitted_ones_their_documents():
+def test_seed_demo_selected_proposals_have_budgets_and_submitted_ones_their_documents(seeded_demo):
     from calls.checks import document_checks
     from calls.models import Proposal
 
-    call_command("seed_demo")
     # Access applications ask for GPU-hours, not money: they carry neither budget lines nor documents.
     proposals = Proposal.objects.exclude(type=Proposal.Type.ACCESS)
     selected = proposals.filter(status=Proposal.Status.SELECTED).prefetch_related("budget_lines")
