@@ -427,6 +427,11 @@ class AccessPool(models.Model):
         return f"{self.get_access_mode_display()} pool of {self.quota}"
 
 
+# The allocations counted in the 20% share of the Union quota (Art. 16(2a)): industry, and any project on
+# commercial terms; `UserProject.is_pay_per_use` says the same of one project.
+PAY_PER_USE_ALLOCATIONS = Q(project__commercial=True) | Q(project__user_type="industry")
+
+
 class Allocation(models.Model):
     """Hours of one partition in one period given to a project, charged through a Slurm account."""
 

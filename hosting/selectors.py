@@ -28,6 +28,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from hosting.models import (
+    PAY_PER_USE_ALLOCATIONS,
     AccessPool,
     Allocation,
     AllocationAlert,
@@ -146,12 +147,7 @@ def quota_positions(*, periods: QuerySet[AllocationPeriod] | list[AllocationPeri
     """Per partition and period: capacity, Union quota, allocated, used, remaining; one query."""
     same = {"partition": OuterRef("partition_id"), "period": OuterRef("period_id")}
     allocated = _sum(Allocation.objects.filter(**same), "amount")
-    # the 20% share: industry, and any project on commercial terms
-    industry = _sum(
-        Allocation.objects.filter(Q(project__commercial=True) | Q(project__user_type=UserProject.UserType.INDUSTRY),
-                                  **same),
-        "amount",
-    )  # fmt: skip
+    industry = _sum(Allocation.objects.filter(PAY_PER_USE_ALLOCATIONS, **same), "amount")
     used = _sum(
         UsageDaily.objects.filter(
             allocation__partition=OuterRef("partition_id"), allocation__period=OuterRef("period_id")

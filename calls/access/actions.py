@@ -102,7 +102,7 @@ def application_actions(*, application: AccessApplication, user) -> list[str]:
             project is not None
             and application.final_report_at is None
             and timezone.localdate() >= project.ends_on.replace(day=1)
-            and (application.pi_id == user.pk or user.has_perm("calls.change_access", application))
+            and user.has_perm("calls.report_access", application)
         ),
     }
     return [name for name in ACCESS_ACTIONS if open_now[name]()]

@@ -89,9 +89,7 @@ def review_data(application: AccessApplication) -> list[dict]:
 
 def application_data(request, application: AccessApplication) -> dict:
     user = request.user
-    show_reviews = application.reply_deadline is not None and (
-        user.has_perm("calls.reply_access", application) or user.has_perm("calls.list_access")
-    )
+    show_reviews = user.has_perm("calls.view_access_reviews", application)
     slurm_account = None
     if application.project_id:
         slurm_account = application.project.allocations.order_by("pk").values_list("slurm_account", flat=True).first()
@@ -304,8 +302,9 @@ class AccessDecisionApi(_ApplicationActionApi):
 
 @extend_schema(tags=TAGS, request=FinalReportInput, responses={200: AccessApplicationSerializer, **ERRORS})
 class AccessFinalReportApi(_ApplicationActionApi):
-    """The principal investigator's final report, from the last month of access on (the service says who may)."""
+    """The principal investigator's final report, from the last month of access on."""
 
+    perm = "calls.report_access"
     input_class = FinalReportInput
     service = staticmethod(services.access_final_report_submit)
 

@@ -55,6 +55,17 @@ def is_application_applicant(user, application) -> bool:
     return application is not None and is_proposal_applicant(user, application.proposal)
 
 
+@rules.predicate
+def is_application_pi(user, application) -> bool:
+    return application is not None and user.is_authenticated and application.pi_id == user.pk
+
+
+@rules.predicate
+def reviews_released(user, application) -> bool:
+    """The officer sent the reviews to the applicant (the reply window opened)."""
+    return application is not None and application.reply_deadline is not None
+
+
 rules.add_perm("calls.apply_access", is_applicant)
 denial("calls.apply_access", "Only applicants of a registered organisation apply for access.")
 rules.add_perm("calls.change_access", is_application_applicant)
@@ -75,3 +86,10 @@ rules.add_perm("calls.manage_access_pools", is_programme_officer)
 denial("calls.manage_access_pools", "Only programme officers set the access pools.")
 rules.add_perm("calls.view_access_pools", is_programme_officer | is_admin | is_hosting_operator)
 denial("calls.view_access_pools", "Only programme officers and hosting operators see the access pools.")
+# The reviews without their authors: the office at any time, the applicant once they are released.
+rules.add_perm(
+    "calls.view_access_reviews", is_programme_officer | is_admin | (is_application_applicant & reviews_released)
+)
+denial("calls.view_access_reviews", "The reviews are shown to the applicant once the programme office releases them.")
+rules.add_perm("calls.report_access", is_application_pi | is_application_applicant)
+denial("calls.report_access", "Only the principal investigator or the organisation's applicants report on the project.")

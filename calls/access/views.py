@@ -248,8 +248,7 @@ def _detail_context(request, application: AccessApplication, **forms) -> dict:
     proposal = application.proposal
     actions = application_actions(application=application, user=user)
     officer = user.has_perm("calls.decide_access", application)
-    released = application.reply_deadline is not None
-    show_reviews = officer or (released and user.has_perm("calls.reply_access", application))
+    show_reviews = user.has_perm("calls.view_access_reviews", application)
     criteria = {c.get("code"): c.get("name") for c in (proposal.call.evaluation_scheme or {}).get("criteria", [])}
     project = application.project
     context = {
@@ -430,7 +429,7 @@ def application_final_report(request, pk: int):
     return _action(
         request,
         pk,
-        "calls.change_access",
+        "calls.report_access",
         lambda a, data: services.access_final_report_submit(application=a, actor=request.user, **data),
         "Final report sent. Thank you.",
         FinalReportForm,
@@ -445,14 +444,7 @@ def _ranking_context(cut_off: CutOff) -> dict:
     now = timezone.now()
     rows = selectors.cut_off_ranking(cut_off=cut_off)
     for row in rows:
-        application = row.application
-        technical = getattr(application, "technical", None)
-        row.decidable = (
-            application.proposal.status == S.EVALUATION
-            and technical is not None
-            and technical.feasible
-            and services.decision_refusal(application, now=now) is None
-        )
+        row.decidable = services.batch_awardable(row.application, now=now)
     return {"cut_off": cut_off, "rows": rows, "can_award": any(r.decidable for r in rows), "now": now}
 
 

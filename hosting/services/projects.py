@@ -6,13 +6,21 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q, Sum
+from django.db.models import Sum
 
 from eurohpc.errors import LimitExceeded, RuleViolation, StateConflict
 from eurohpc.models import Organisation, User
 from eurohpc.services import audit_record
 from hosting.formatting import hours, qty
-from hosting.models import AccessPool, Allocation, AllocationPeriod, Partition, PartitionQuota, UserProject
+from hosting.models import (
+    PAY_PER_USE_ALLOCATIONS,
+    AccessPool,
+    Allocation,
+    AllocationPeriod,
+    Partition,
+    PartitionQuota,
+    UserProject,
+)
 
 FAST_LANE_MAX_GPU_HOURS = Decimal("50000")
 LARGE_SCALE_MONTHS = (3, 6, 12)
@@ -23,8 +31,6 @@ MAX_DURATION_MONTHS = 36
 SLURM_ACCOUNT = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 
 ZERO = Decimal("0")
-# Projects counted in the 20% share: industry, and anyone on commercial terms.
-PAY_PER_USE = Q(project__commercial=True) | Q(project__user_type=UserProject.UserType.INDUSTRY)
 
 
 def add_months(day: date, months: int) -> date:
@@ -251,12 +257,12 @@ def allocation_insert(
         )
     if project.is_pay_per_use:
         cap = (quota.union_quota * PAY_PER_USE_CAP).quantize(Decimal("0.01"))
-        industry = _sum(same_quota.filter(PAY_PER_USE))
+        industry = _sum(same_quota.filter(PAY_PER_USE_ALLOCATIONS))
         if industry + amount > cap:
             raise LimitExceeded(
                 f"Industry and commercial access is capped at 20% of the Union quota of {label} "
                 f"({hours(cap, unit)}) and would be exceeded by {hours(industry + amount - cap, unit)}: "
-                f"industry holds {hours(industry, unit)}, asked {hours(amount, unit)}.",
+                f"industry and commercial projects hold {hours(industry, unit)}, asked {hours(amount, unit)}.",
                 code="pay_per_use_cap",
             )
     _check_pool(quota=quota, project=project, amount=amount, allocated=allocated, label=label)

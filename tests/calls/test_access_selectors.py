@@ -168,3 +168,33 @@ def test_cut_off_ranking_query_count_is_constant(
 )
 def test_working_days_between_counts_weekdays_after_the_start(start, end, days):
     assert working_days_between(start, end) == days
+
+
+def test_access_reviews_open_to_the_office_at_once_and_to_the_applicant_once_released(
+    applicant, other_applicant, programme_officer, organisation
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from tests.calls.access_factories import draft_application, make_access_call, make_gpu_machine
+
+    _machine, partition, _period = make_gpu_machine(hosting_entity=organisation)
+    application = draft_application(call=make_access_call(), partition=partition, applicant=applicant)
+    assert programme_officer.has_perm("calls.view_access_reviews", application)
+    assert not applicant.has_perm("calls.view_access_reviews", application)
+    application.reply_deadline = timezone.now() + timedelta(days=7)
+    assert applicant.has_perm("calls.view_access_reviews", application)
+    assert not other_applicant.has_perm("calls.view_access_reviews", application)
+
+
+def test_access_final_report_open_to_the_pi_and_the_organisation_s_applicants_only(
+    applicant, other_applicant, hosting_operator, organisation
+):
+    from tests.calls.access_factories import draft_application, make_access_call, make_gpu_machine
+
+    _machine, partition, _period = make_gpu_machine(hosting_entity=organisation)
+    application = draft_application(call=make_access_call(), partition=partition, applicant=applicant)
+    assert applicant.has_perm("calls.report_access", application)
+    assert not other_applicant.has_perm("calls.report_access", application)
+    assert not hosting_operator.has_perm("calls.report_access", application)

@@ -736,8 +736,8 @@ def test_access_decide_refuses_commercial_terms_over_the_twenty_percent_share(wo
         LimitExceeded,
         "pay_per_use_cap",
         f"Industry and commercial access is capped at 20% of the Union quota of {QUOTA} (157,248.00 GPU-hours) "
-        f"and would be exceeded by 752.00 GPU-hours: industry holds 155,000.00 GPU-hours, asked 3,000.00 "
-        f"GPU-hours.",
+        f"and would be exceeded by 752.00 GPU-hours: industry and commercial projects hold 155,000.00 GPU-hours, "
+        f"asked 3,000.00 GPU-hours.",
     )
     assert UserProject.objects.count() == 1
 

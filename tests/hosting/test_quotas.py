@@ -351,8 +351,8 @@ def test_allocation_industry_refused_above_20_percent_of_union_quota(period, lum
         )
     assert refused.value.message == (
         "Industry and commercial access is capped at 20% of the Union quota of LUMI LUMI-G in 2026-H2 (31,795.20 "
-        "GPU-hours) and would be exceeded by 204.80 GPU-hours: industry holds 30,000.00 GPU-hours, asked "
-        "2,000.00 GPU-hours."
+        "GPU-hours) and would be exceeded by 204.80 GPU-hours: industry and commercial projects hold 30,000.00 "
+        "GPU-hours, asked 2,000.00 GPU-hours."
     )
 
 

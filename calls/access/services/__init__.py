@@ -40,6 +40,7 @@ from calls.access.services.decisions import (
     access_decide,
     access_final_report_submit,
     access_ranking_award,
+    batch_awardable,
     decision_refusal,
     project_cut_off_number,
 )
@@ -65,6 +66,7 @@ __all__ = [
     "access_ranking_award",
     "access_reply_submit",
     "access_reviews_release",
+    "batch_awardable",
     "decision_refusal",
     "default_modes",
     "project_cut_off_number",

@@ -43,6 +43,18 @@ def decision_refusal(application: AccessApplication, *, now: datetime) -> str | 
     return None
 
 
+def batch_awardable(application: AccessApplication, *, now: datetime) -> bool:
+    """`access_ranking_award` awards this ranked application now: under evaluation, feasible, and decidable (the
+    ranking page offers the batch only when one is)."""
+    technical = getattr(application, "technical", None)
+    return (
+        application.proposal.status == S.EVALUATION
+        and technical is not None
+        and technical.feasible
+        and decision_refusal(application, now=now) is None
+    )
+
+
 def project_cut_off_number(application: AccessApplication, when: datetime) -> int:
     """The <cut-off> of the project's code: the cut-off's number in its year (cut-off modes), the month of the
     award (continuous modes)."""
@@ -189,7 +201,7 @@ def access_ranking_award(*, cut_off: CutOff, actor: User) -> dict[str, list[str]
         application = row.application
         if application.proposal.status != S.EVALUATION:
             continue
-        if decision_refusal(application, now=now) or not application.technical.feasible:
+        if not batch_awardable(application, now=now):
             result["skipped"].append(application.proposal.reference)
             continue
         try:
