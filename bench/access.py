@@ -133,7 +133,8 @@ def decidable_cut_off():
     ])  # fmt: skip
     assignments = Assignment.objects.bulk_create([
         Assignment(proposal=p, evaluator=e, assigned_by=officer, assigned_at=closes + timedelta(days=4),
-                   deadline=closes + timedelta(days=18), declaration=Assignment.Declaration.NO_CONFLICT,
+                   declaration_deadline=closes + timedelta(days=7), deadline=closes + timedelta(days=18),
+                   declaration=Assignment.Declaration.NO_CONFLICT,
                    declared_at=closes + timedelta(days=5))
         for p in proposals for e in evaluators
     ])  # fmt: skip

@@ -1,12 +1,14 @@
-"""The state machines of calls/: a proposal's status, an assignment's declaration, a review's status.
+"""The state machines of calls/: a proposal's status, an expert's declaration (evaluators, technical experts,
+review committee members), a review's and a technical assessment's status, an evaluation review's status.
 
 Every change of these fields goes through `proposal_transition` (or `proposals_transition` for a cut-off's
-batch), `ASSIGNMENT.move` and `REVIEW.move`; docs/architecture.md draws the maps.
+batch), `ASSIGNMENT.move` (and `FEASIBILITY_DECLARATION.move`, `COMMITTEE_DECLARATION.move`), `REVIEW.move`,
+`FEASIBILITY.move` and `REDRESS.move`; docs/architecture.md draws the maps.
 """
 
 from django.db.models import QuerySet
 
-from calls.models import Assignment, Proposal, Review
+from calls.models import Assignment, FeasibilityAssessment, Proposal, RedressRequest, Review
 from eurohpc.transitions import StateMachine
 
 P = Proposal.Status
@@ -26,8 +28,9 @@ PROPOSAL = StateMachine(
         P.EVALUATION: frozenset({P.SELECTED, P.RESERVE, P.REJECTED}),
         # decisions change until they are published; then by promotion or withdrawal after selection only
         P.SELECTED: frozenset({P.RESERVE, P.REJECTED, P.WITHDRAWN}),
-        P.RESERVE: frozenset({P.SELECTED, P.REJECTED}),
-        P.REJECTED: frozenset({P.SELECTED, P.RESERVE}),
+        # back under evaluation only when an evaluation review's committee asks for a re-evaluation
+        P.RESERVE: frozenset({P.SELECTED, P.REJECTED, P.EVALUATION}),
+        P.REJECTED: frozenset({P.SELECTED, P.RESERVE, P.EVALUATION}),
         P.WITHDRAWN: frozenset(),  # a withdrawn proposal is copied into a new draft, never reopened
     },
 )
@@ -43,6 +46,44 @@ ASSIGNMENT = StateMachine(
     field="declaration",
     choices=D,
     moves={D.PENDING: frozenset({D.NO_CONFLICT, D.CONFLICT}), D.NO_CONFLICT: frozenset(), D.CONFLICT: frozenset()},
+    touch=None,
+)
+
+# The same rule for a technical expert and for a member of an evaluation review's committee.
+_DECLARATION_MOVES = {
+    D.PENDING: frozenset({D.NO_CONFLICT, D.CONFLICT}),
+    D.NO_CONFLICT: frozenset(),
+    D.CONFLICT: frozenset(),
+}
+FEASIBILITY_DECLARATION = StateMachine(
+    name="declaration", field="declaration", choices=D, moves=_DECLARATION_MOVES, touch=None
+)
+COMMITTEE_DECLARATION = StateMachine(
+    name="declaration", field="declaration", choices=D, moves=_DECLARATION_MOVES, touch=None
+)
+
+F = FeasibilityAssessment.Status
+FEASIBILITY = StateMachine(
+    name="technical assessment",
+    field="status",
+    choices=F,
+    moves={F.DRAFT: frozenset({F.SUBMITTED}), F.SUBMITTED: frozenset()},
+    touch=None,
+)
+
+R = RedressRequest.Status
+REDRESS = StateMachine(
+    name="evaluation review",
+    field="status",
+    choices=R,
+    moves={
+        R.SUBMITTED: frozenset({R.INADMISSIBLE, R.IN_REVIEW}),
+        R.INADMISSIBLE: frozenset(),
+        R.IN_REVIEW: frozenset({R.CONFIRMED, R.RE_EVALUATION}),
+        R.CONFIRMED: frozenset(),
+        R.RE_EVALUATION: frozenset({R.RE_EVALUATED}),
+        R.RE_EVALUATED: frozenset(),
+    },
     touch=None,
 )
 

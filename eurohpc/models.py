@@ -61,6 +61,7 @@ class Role(models.TextChoices):
     PROGRAMME_OFFICER = "programme_officer", "Programme officer"
     FINANCE_OFFICER = "finance_officer", "Finance officer"
     HOSTING_OPERATOR = "hosting_operator", "Hosting operator"
+    TECHNICAL_EXPERT = "technical_expert", "Technical expert (hosting)"
     ADMIN = "admin", "Administrator"
 
 

@@ -2,8 +2,11 @@ from calls.access.models import AccessApplication, AccessMode, TechnicalAssessme
 from calls.models.calls import Call, CutOff
 from calls.models.evaluation import *  # noqa: F403  (evaluation and selection)
 from calls.models.proposals import BudgetLine, ConsortiumMember, Document, Proposal
+from calls.models.redress import RedressCommitteeMember, RedressRequest
+from calls.models.technical import TECHNICAL_TYPES, FeasibilityAssessment, FeasibilityItem
 
 __all__ = [
+    "TECHNICAL_TYPES",
     "AccessApplication",
     "AccessMode",
     "BudgetLine",
@@ -11,6 +14,10 @@ __all__ = [
     "ConsortiumMember",
     "CutOff",
     "Document",
+    "FeasibilityAssessment",
+    "FeasibilityItem",
     "Proposal",
+    "RedressCommitteeMember",
+    "RedressRequest",
     "TechnicalAssessment",
 ]

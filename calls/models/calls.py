@@ -33,6 +33,24 @@ DEFAULT_EVALUATION_SCHEME = {
 }
 
 
+# The evaluation calendar of a call: days after a cut-off by which the experts declare conflicts of interest
+# and submit their individual reviews and the consensus is due; the reminders' lead time; the least time a
+# late or replacement expert is given; the days after notification within which an applicant may request an
+# evaluation review (redress).
+DEFAULT_EVALUATION_CALENDAR = {
+    "declaration_days": 3,
+    "review_days": 21,
+    "consensus_days": 35,
+    "reminder_days_before": 2,
+    "replacement_days": 10,
+    "redress_days": 30,
+}
+
+
+def default_evaluation_calendar() -> dict:
+    return dict(DEFAULT_EVALUATION_CALENDAR)
+
+
 def default_funding_rates() -> dict:
     return dict(DEFAULT_FUNDING_RATES)
 
@@ -69,6 +87,9 @@ class Call(models.Model):
     indicative_budget = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
     funding_rates = models.JSONField(default=default_funding_rates)
     evaluation_scheme = models.JSONField(default=default_evaluation_scheme)
+    evaluation_calendar = models.JSONField(
+        default=default_evaluation_calendar, help_text="days after a cut-off for each step of the evaluation"
+    )
     next_reference_number = models.PositiveIntegerField(default=1)
     is_demo = models.BooleanField(default=False, help_text="demo data, not a real call")
     created_at = models.DateTimeField(auto_now_add=True)

@@ -19,6 +19,7 @@ from eurohpc.models import AppendOnlyModel, Role
 
 __all__ = [
     "Assignment",
+    "AssignmentReminder",
     "Consensus",
     "ConsensusScore",
     "Decision",
@@ -49,6 +50,10 @@ class Assignment(models.Model):
         NO_CONFLICT = "no_conflict", "No conflict of interest"
         CONFLICT = "conflict", "Conflict of interest (recused)"
 
+    class CloseReason(models.TextChoices):
+        REASSIGNED = "reassigned", "Reassigned after its deadline"
+        RE_EVALUATION = "re_evaluation", "Superseded by a re-evaluation"
+
     proposal = models.ForeignKey(Proposal, on_delete=models.PROTECT, related_name="assignments")
     evaluator = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="evaluation_assignments"
@@ -57,6 +62,7 @@ class Assignment(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     assigned_at = models.DateTimeField()
+    declaration_deadline = models.DateTimeField(help_text="the conflict-of-interest declaration is due by then")
     deadline = models.DateTimeField(help_text="the individual review is due by then")
     auto_assigned = models.BooleanField(default=False)
     declaration = models.CharField(max_length=12, choices=Declaration.choices, default=Declaration.PENDING)
@@ -64,8 +70,12 @@ class Assignment(models.Model):
     declared_at = models.DateTimeField(null=True, blank=True)
     replaces = models.OneToOneField(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="replacement",
-        help_text="the recused assignment this one replaces",
+        help_text="the recused, reassigned or re-evaluated assignment this one replaces",
     )  # fmt: skip
+    # Closed: the expert's work on it ended before completion (reassigned when overdue, or superseded by a
+    # re-evaluation after an evaluation review). A closed assignment's draft is kept but no longer accepted.
+    closed_at = models.DateTimeField(null=True, blank=True)
+    close_reason = models.CharField(max_length=16, choices=CloseReason.choices, blank=True)
 
     objects = AssignmentQuerySet.as_manager()
 
@@ -85,6 +95,15 @@ class Assignment(models.Model):
                 condition=~Q(declaration="conflict") | ~Q(declaration_reason=""), name="assignment_conflict_has_reason"
             ),
             models.CheckConstraint(condition=Q(deadline__gt=F("assigned_at")), name="assignment_deadline_after_start"),
+            models.CheckConstraint(
+                condition=Q(declaration_deadline__gt=F("assigned_at"), declaration_deadline__lte=F("deadline")),
+                name="assignment_declaration_deadline_in_window",
+            ),
+            models.CheckConstraint(
+                condition=Q(closed_at__isnull=True, close_reason="")
+                | Q(closed_at__isnull=False, close_reason__in=["reassigned", "re_evaluation"]),
+                name="assignment_closed_has_reason",
+            ),
             models.CheckConstraint(condition=~Q(replaces=F("id")), name="assignment_not_replacing_itself"),
         ]
 
@@ -97,7 +116,38 @@ class Assignment(models.Model):
 
     @property
     def is_open_to_evaluator(self) -> bool:
-        return self.declaration == self.Declaration.NO_CONFLICT
+        return self.declaration == self.Declaration.NO_CONFLICT and self.closed_at is None
+
+    @property
+    def is_closed(self) -> bool:
+        return self.closed_at is not None
+
+
+class AssignmentReminder(models.Model):
+    """A reminder sent to an expert about a deadline of one assignment: at most one of each kind, so that the
+    periodic task may run as often as it likes."""
+
+    class Kind(models.TextChoices):
+        DECLARATION_SOON = "declaration_soon", "Declaration due soon"
+        DECLARATION_DUE = "declaration_due", "Declaration deadline reached"
+        REVIEW_SOON = "review_soon", "Review due soon"
+        REVIEW_DUE = "review_due", "Review deadline reached"
+
+    assignment = models.ForeignKey(Assignment, on_delete=models.CASCADE, related_name="reminders")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    sent_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["assignment", "kind"], name="reminder_once_per_kind"),
+            models.CheckConstraint(
+                condition=Q(kind__in=["declaration_soon", "declaration_due", "review_soon", "review_due"]),
+                name="reminder_kind_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.assignment}"
 
 
 class Review(models.Model):
@@ -220,6 +270,7 @@ class Decision(AppendOnlyModel):
         DECISION = "decision", "Decision"
         PROMOTION = "promotion", "Promotion from the reserve list"
         WITHDRAWAL = "withdrawal", "Withdrawal after selection"
+        REDRESS = "redress", "Outcome after an evaluation review"
 
     proposal = models.ForeignKey(Proposal, on_delete=models.PROTECT, related_name="decisions")
     outcome = models.CharField(max_length=10, choices=Outcome.choices)
@@ -243,7 +294,8 @@ class Decision(AppendOnlyModel):
             models.CheckConstraint(
                 condition=Q(kind="decision", outcome__in=["selected", "reserve", "rejected"])
                 | Q(kind="promotion", outcome="selected")
-                | Q(kind="withdrawal", outcome="withdrawn"),
+                | Q(kind="withdrawal", outcome="withdrawn")
+                | Q(kind="redress", outcome__in=["selected", "reserve", "rejected"]),
                 name="decision_kind_matches_outcome",
             ),
             models.CheckConstraint(

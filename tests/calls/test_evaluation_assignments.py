@@ -48,7 +48,11 @@ def test_assignment_once_per_evaluator_is_a_database_constraint(proposal, expert
     assignment = assignment_create(proposal=proposal, evaluator=experts[0], actor=programme_officer)
     with pytest.raises(IntegrityError), transaction.atomic():
         Assignment.objects.create(
-            proposal=proposal, evaluator=experts[0], assigned_at=assignment.assigned_at, deadline=assignment.deadline
+            proposal=proposal,
+            evaluator=experts[0],
+            assigned_at=assignment.assigned_at,
+            deadline=assignment.deadline,
+            declaration_deadline=assignment.declaration_deadline,
         )
 
 

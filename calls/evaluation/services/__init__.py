@@ -5,21 +5,20 @@ Locks are always taken in this order: call, cut-off, proposals (by primary key),
 the audit chain head last (inside `audit_record`).
 
 One module per state machine: `assignments` (assignments and conflict-of-interest declarations), `reviews`
-(individual reviews), `decisions` (consensus, decisions, publication, promotion, withdrawal after selection),
+(individual reviews), `consensus`, `decisions` (decisions, publication, promotion, withdrawal after selection),
 `reports` (Evaluation Summary Reports) and `history` (evaluations recorded from before this system ran).
 """
 
 from calls.evaluation.services.assignments import (
-    DEFAULT_REVIEW_DAYS,
     AutoAssignResult,
     assignment_create,
     assignment_declare,
     assignments_auto_assign,
 )
+from calls.evaluation.services.consensus import consensus_record
 from calls.evaluation.services.decisions import (
     OUTCOME_BY_FUNDING,
     STATUS_BY_OUTCOME,
-    consensus_record,
     decision_record,
     decisions_confirm,
     decisions_publish,
@@ -31,7 +30,6 @@ from calls.evaluation.services.reports import RenderError, summary_report_render
 from calls.evaluation.services.reviews import coi_refusal, review_save, review_submit
 
 __all__ = [
-    "DEFAULT_REVIEW_DAYS",
     "OUTCOME_BY_FUNDING",
     "STATUS_BY_OUTCOME",
     "AutoAssignResult",

@@ -2,13 +2,14 @@
 assignment of a cut-off."""
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.db import IntegrityError, transaction
 from django.db.models import Prefetch
 from django.utils import timezone
 
 from calls.access.checks import access_evaluation_refusal
+from calls.evaluation.calendar import assignment_deadlines
 from calls.evaluation.scheme import scheme_of
 from calls.evaluation.selectors import OPEN_WORK, conflict_reason, evaluator_loads, evaluators
 from calls.evaluation.services._common import lock_proposal, move_proposal, status_label
@@ -18,8 +19,6 @@ from eurohpc.errors import NotPermitted, RuleViolation, StateConflict
 from eurohpc.formatting import local
 from eurohpc.models import Role, User
 from eurohpc.services import audit_record, notification_queue
-
-DEFAULT_REVIEW_DAYS = 21
 
 
 def _check_assignable(proposal: Proposal) -> None:
@@ -34,9 +33,10 @@ def _check_assignable(proposal: Proposal) -> None:
         raise StateConflict(refusal, code="access_not_reviewable")
 
 
-def _deadline(deadline: datetime | None, now: datetime) -> datetime:
+def _deadline(deadline: datetime | None, now: datetime) -> datetime | None:
+    """An officer's explicit review deadline, checked; None leaves it to the call's calendar."""
     if deadline is None:
-        return now + timedelta(days=DEFAULT_REVIEW_DAYS)
+        return None
     if timezone.is_naive(deadline):
         raise RuleViolation("The deadline must carry a time zone.", code="naive_datetime")
     if deadline <= now:
@@ -94,13 +94,15 @@ def assignment_create(
             f"{evaluator.display_name} is already assigned to proposal {proposal}.", code="already_assigned"
         )
     now = timezone.now()
-    deadline = _deadline(deadline, now)
+    declaration_deadline, deadline = assignment_deadlines(
+        call=proposal.call, cut_off=proposal.cut_off, now=now, review_deadline=_deadline(deadline, now)
+    )
     replaces = _unreplaced_recusal(proposal)
     try:
         with transaction.atomic():
             assignment = Assignment.objects.create(
-                proposal=proposal, evaluator=evaluator, assigned_by=actor, assigned_at=now, deadline=deadline,
-                replaces=replaces,
+                proposal=proposal, evaluator=evaluator, assigned_by=actor, assigned_at=now,
+                declaration_deadline=declaration_deadline, deadline=deadline, replaces=replaces,
             )  # fmt: skip
     except IntegrityError:  # the same evaluator assigned meanwhile
         raise StateConflict(
@@ -135,7 +137,9 @@ def assignments_auto_assign(*, cut_off: CutOff, actor: User, deadline: datetime 
     cut_off = CutOff.objects.select_for_update().select_related("call").get(pk=cut_off.pk)
     scheme = scheme_of(cut_off.call)
     now = timezone.now()
-    deadline = _deadline(deadline, now)
+    declaration_deadline, deadline = assignment_deadlines(
+        call=cut_off.call, cut_off=cut_off, now=now, review_deadline=_deadline(deadline, now)
+    )
     proposals = list(
         Proposal.objects.select_for_update(of=("self",))
         .filter(cut_off_id=cut_off.pk, status__in=OPEN_WORK)
@@ -171,8 +175,9 @@ def assignments_auto_assign(*, cut_off: CutOff, actor: User, deadline: datetime 
         chosen = candidates[:need]
         for index, person in enumerate(chosen):
             assignment = Assignment.objects.create(
-                proposal=proposal, evaluator=person, assigned_by=actor, assigned_at=now, deadline=deadline,
-                auto_assigned=True, replaces=recusals[index] if index < len(recusals) else None,
+                proposal=proposal, evaluator=person, assigned_by=actor, assigned_at=now,
+                declaration_deadline=declaration_deadline, deadline=deadline, auto_assigned=True,
+                replaces=recusals[index] if index < len(recusals) else None,
             )  # fmt: skip
             result.created.append(assignment)
             loads[person.pk] = loads.get(person.pk, 0) + 1

@@ -68,7 +68,8 @@ def evaluation_record_history(
         parsed, texts = scheme.parse(scores=scores, comments=comments, complete=True)
         assignment = Assignment.objects.create(
             proposal=proposal, evaluator=evaluator, assigned_by=actor, assigned_at=assigned_at,
-            deadline=deadline, declaration=Assignment.Declaration.NO_CONFLICT, declared_at=declared_at,
+            declaration_deadline=deadline, deadline=deadline, declaration=Assignment.Declaration.NO_CONFLICT,
+            declared_at=declared_at,
         )  # fmt: skip
         review = Review.objects.create(
             assignment=assignment,
