@@ -343,9 +343,9 @@ def _write(*, load, rng, now, plans: list[Plan], calls: list[Call], cut_offs: li
                          "comments": {"excellence": texts["excellence"]}}  # fmt: skip
                 review_rows.append((r_id, a_id, Review.Status.DRAFT, draft, written, written, None))
     columns = ["id", "proposal_id", "evaluator_id", "assigned_by_id", "assigned_at", "deadline", "auto_assigned",
-               "declaration", "declaration_reason", "declared_at", "declaration_deadline"]  # fmt: skip
+               "declaration", "declaration_reason", "declared_at", "declaration_deadline", "close_reason"]  # fmt: skip
     # The declaration was due three days after the assignment (the calendar's default), never after the review.
-    assignments = [(*row, min(row[4] + timedelta(days=3), row[5])) for row in assignments]
+    assignments = [(*row, min(row[4] + timedelta(days=3), row[5]), "") for row in assignments]
     load.copy(Assignment, columns, assignments)
     load.copy(Review, ["id", "assignment_id", "status", "draft", "created_at", "updated_at", "submitted_at"],
               review_rows)  # fmt: skip

@@ -435,8 +435,8 @@ def _write(*, load, rng, now, call, modes, apps: list[App], people, operator_of)
                 reviews.append((r_id, a_id, Review.Status.DRAFT, draft, written, written, None))
     assignment_columns = ["id", "proposal_id", "evaluator_id", "assigned_by_id", "assigned_at", "deadline",
                           "auto_assigned", "declaration", "declaration_reason", "declared_at",
-                          "declaration_deadline"]  # fmt: skip
-    assignments = [(*row, min(row[4] + timedelta(days=3), row[5])) for row in assignments]
+                          "declaration_deadline", "close_reason"]  # fmt: skip
+    assignments = [(*row, min(row[4] + timedelta(days=3), row[5]), "") for row in assignments]
     load.copy(Assignment, assignment_columns, assignments)
     load.copy(Review, ["id", "assignment_id", "status", "draft", "created_at", "updated_at", "submitted_at"], reviews)
     load.copy(ReviewScore, ["review_id", "criterion", "score", "max_score", "comment"], scores)

@@ -6,8 +6,9 @@ transaction.
 from django.db import transaction
 from django.utils import timezone
 
-from calls.models import Call, Decision, Proposal, SummaryReport
+from calls.models import Assignment, Call, Decision, Proposal, SummaryReport
 from calls.transitions import proposal_transition
+from eurohpc.formatting import local
 from eurohpc.models import User
 
 
@@ -54,3 +55,35 @@ def request_summary_report(proposal: Proposal, decision: Decision) -> SummaryRep
     )
     transaction.on_commit(lambda: render_summary_report.delay(report_id=report.pk))
     return report
+
+
+def close_assignments(assignments, *, reason: str, now) -> list[int]:
+    """Close the experts' open work on these (locked) assignments: a reassignment after the deadline, or a
+    re-evaluation after an evaluation review. Drafts are kept; the review services refuse them from now on.
+    Returns the ids closed."""
+    ids = [a.pk for a in assignments if a.closed_at is None]
+    Assignment.objects.filter(pk__in=ids).update(closed_at=now, close_reason=reason)
+    for a in assignments:
+        if a.pk in ids:
+            a.closed_at, a.close_reason = now, reason
+    return ids
+
+
+def closed_refusal(assignment: Assignment, proposal: Proposal) -> str | None:
+    """Why the expert's work on a closed assignment is no longer accepted; None while it is open."""
+    if assignment.closed_at is None:
+        return None
+    if assignment.close_reason == Assignment.CloseReason.REASSIGNED:
+        missed = (
+            assignment.declaration_deadline
+            if assignment.declaration == Assignment.Declaration.PENDING
+            else assignment.deadline
+        )
+        return (
+            f"Your assignment to proposal {proposal} was reassigned on {local(assignment.closed_at)} after its "
+            f"deadline of {local(missed)}: your draft is kept but no longer accepted."
+        )
+    return (
+        f"Your assignment to proposal {proposal} was closed on {local(assignment.closed_at)} for a re-evaluation "
+        f"after an evaluation review: your review is kept but no longer accepted."
+    )
