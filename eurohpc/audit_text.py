@@ -47,6 +47,9 @@ ACTIONS: dict[str, Action] = {
     ),
     # evaluation
     "evaluation.assign": Action("Expert assigned", "{actor} assigned an expert to the proposal {target}."),
+    "evaluation.reassign": Action(
+        "Overdue work reassigned", "{actor} gave an expert's overdue evaluation of the proposal {target} to another."
+    ),
     "evaluation.declare": Action(
         "Conflict of interest declared", "{actor} made the conflict-of-interest declaration on the proposal {target}."
     ),
@@ -72,6 +75,41 @@ ACTIONS: dict[str, Action] = {
     ),
     "evaluation.record_history_publication": Action(
         "Publication recorded", "{actor} recorded the publication of the decisions of the call {target}."
+    ),
+    "evaluation.technical_assign": Action(
+        "Technical expert assigned", "{actor} assigned a technical expert to the proposal {target}."
+    ),
+    "evaluation.technical_declare": Action(
+        "Technical expert's declaration",
+        "{actor} made the conflict-of-interest declaration for the technical assessment of the proposal {target}.",
+    ),
+    "evaluation.technical_save": Action(
+        "Technical assessment saved", "{actor} saved a draft of the technical assessment of the proposal {target}."
+    ),
+    "evaluation.technical_submit": Action(
+        "Technical assessment submitted", "{actor} submitted the technical assessment of the proposal {target}."
+    ),
+    "evaluation.technical_record_history": Action(
+        "Technical assessment recorded from the published selection",
+        "{actor} recorded the technical assessment of the proposal {target} from the programme's published selection.",
+    ),
+    # evaluation reviews (redress)
+    "redress.submit": Action("Evaluation review requested", "{actor} requested the evaluation review {target}."),
+    "redress.admissibility": Action(
+        "Admissibility recorded", "{actor} recorded the admissibility of the evaluation review {target}."
+    ),
+    "redress.appoint": Action(
+        "Review committee appointed", "{actor} appointed members of the review committee of {target}."
+    ),
+    "redress.declare": Action(
+        "Committee member's declaration",
+        "{actor} declared on conflicts of interest with the evaluation review {target}.",
+    ),
+    "redress.opinion": Action(
+        "Review committee's opinion", "{actor} recorded the review committee's opinion on {target}."
+    ),
+    "redress.conclude": Action(
+        "Evaluation review concluded", "{actor} concluded the re-evaluation of the evaluation review {target}."
     ),
     # budget and grants
     "envelope.create": Action("Envelope opened", "{actor} opened the budget envelope {target}."),

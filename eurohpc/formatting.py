@@ -24,6 +24,11 @@ def percent(rate: Decimal) -> str:
     return f"{value:f}%"
 
 
+def score(value: Decimal | None) -> str:
+    """4.50 → 4.5, 11.00 → 11: a score or weighted total as the evaluation writes it."""
+    return format(Decimal(value).normalize(), "f") if value is not None else "—"
+
+
 def local(dt) -> str:
     """A time as the JU reads it: Europe/Luxembourg, with the zone's abbreviation (CET/CEST)."""
     return timezone.localtime(dt).strftime("%d %b %Y %H:%M %Z") if dt else "—"

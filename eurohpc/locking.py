@@ -7,7 +7,8 @@ order. Within one level, several rows are locked in primary-key order.
 
 Programme money and proposals:
 
-    envelope chain (root first, by id) → call → call funding → cut-off → proposal → assignment → review
+    envelope chain (root first, by id) → call → call funding → cut-off → proposal → evaluation review request
+    → its committee seats → assignment → review
     → consensus → summary report → grant → award letter
 
 Machines and quotas:
@@ -23,6 +24,8 @@ call, the cut-off, then moves its proposals; `commitment_create` the envelope ch
 An access award (`access_decide`) locks its proposal, then the machine chain: the allocation period, the new
 project, the partition's quota (`project_award`), and writes its audit events after them; no service locks a
 machine-chain row before a programme-chain row. `access_ranking_award` locks the cut-off, then each proposal.
+An evaluation review's re-evaluation (`redress_opinion_record`) locks the proposal, the request, then the
+proposal's assignments it closes; `redress_conclude` the call, the cut-off, the proposal, then the request.
 `tests/eurohpc/test_lock_order.py` checks the order of the locks the services take on PostgreSQL and runs two
 services that would deadlock in the opposite order.
 """
@@ -34,6 +37,8 @@ PROGRAMME_CHAIN = (
     "grants_callfunding",
     "calls_cutoff",
     "calls_proposal",
+    "calls_redressrequest",
+    "calls_redresscommitteemember",
     "calls_assignment",
     "calls_review",
     "calls_consensus",

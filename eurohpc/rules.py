@@ -19,6 +19,7 @@ is_evaluator = _has_role(Role.EVALUATOR)
 is_programme_officer = _has_role(Role.PROGRAMME_OFFICER)
 is_finance_officer = _has_role(Role.FINANCE_OFFICER)
 is_hosting_operator = _has_role(Role.HOSTING_OPERATOR)
+is_technical_expert = _has_role(Role.TECHNICAL_EXPERT)
 is_admin = _has_role(Role.ADMIN)
 
 is_officer = is_programme_officer | is_finance_officer

@@ -22,6 +22,7 @@ DASHBOARD_PANELS = {
     Role.PROGRAMME_OFFICER: "dashboard/programme_officer.html",
     Role.FINANCE_OFFICER: "dashboard/finance_officer.html",
     Role.HOSTING_OPERATOR: "dashboard/hosting_operator.html",
+    Role.TECHNICAL_EXPERT: "dashboard/technical_expert.html",
     Role.ADMIN: "dashboard/admin.html",
 }
 

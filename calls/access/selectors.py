@@ -51,11 +51,16 @@ def modes_of(call: Call) -> list[AccessMode]:
 
 
 def _reviews_subqueries():
-    submitted = Review.objects.filter(assignment__proposal_id=OuterRef("pk"), status=Review.Status.SUBMITTED)
+    # A closed assignment's review (reassigned, or superseded by a re-evaluation) no longer counts.
+    submitted = Review.objects.filter(
+        assignment__proposal_id=OuterRef("pk"), assignment__closed_at__isnull=True, status=Review.Status.SUBMITTED
+    )
     count = submitted.order_by().values("assignment__proposal_id").annotate(n=Count("pk")).values("n")[:1]
     scores = (
         ReviewScore.objects.filter(
-            review__assignment__proposal_id=OuterRef("pk"), review__status=Review.Status.SUBMITTED
+            review__assignment__proposal_id=OuterRef("pk"),
+            review__assignment__closed_at__isnull=True,
+            review__status=Review.Status.SUBMITTED,
         )
         .order_by()
         .values("review__assignment__proposal_id")
@@ -274,7 +279,9 @@ def released_reviews(*, application: AccessApplication) -> list[list[ReviewScore
     reviews: dict[int, list[ReviewScore]] = {}
     scores = (
         ReviewScore.objects.filter(
-            review__assignment__proposal_id=application.pk, review__status=Review.Status.SUBMITTED
+            review__assignment__proposal_id=application.pk,
+            review__assignment__closed_at__isnull=True,
+            review__status=Review.Status.SUBMITTED,
         )
         .only("review_id", "criterion", "score", "max_score", "comment")
         .order_by("review__submitted_at", "review_id", "id")

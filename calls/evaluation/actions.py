@@ -5,7 +5,9 @@ Each answer uses the permission the view checks and the state rule of the servic
 scores are still checked against the scheme when they are sent (a submission needs every criterion).
 """
 
-from calls.evaluation.selectors import OPEN_WORK, Ranking, cut_off_ranking
+from calls.access.checks import access_evaluation_refusal
+from calls.evaluation.selectors import OPEN_WORK, Ranking, cut_off_ranking, overdue_step
+from calls.evaluation.selectors.technical import TECHNICAL_OPEN
 from calls.models import Assignment, Call, CutOff, Proposal, Review
 
 # In the order the assignment page shows them.
@@ -24,17 +26,19 @@ def assignment_actions(*, assignment: Assignment, user) -> list[str]:
     review_open = review is None or review.status != Review.Status.SUBMITTED
 
     def may_review() -> bool:
-        # review_save: the assigned evaluator, "no conflict" declared, not submitted yet, under evaluation
+        # review_save: the assigned evaluator, "no conflict" declared, not closed, not submitted yet, under evaluation
         return (
             user.has_perm("calls.review_proposal", assignment)
+            and assignment.closed_at is None
             and review_open
             and proposal.status == Proposal.Status.EVALUATION
         )
 
     open_now = {
-        # assignment_declare: the assigned evaluator, once, while the proposal's evaluation is open
+        # assignment_declare: the assigned evaluator, once, not closed, while the proposal's evaluation is open
         "declare": lambda: (
             assignment.declaration == Assignment.Declaration.PENDING
+            and assignment.closed_at is None
             and user.has_perm("calls.declare_conflict", assignment)
             and proposal.status in OPEN_WORK
         ),
@@ -43,6 +47,18 @@ def assignment_actions(*, assignment: Assignment, user) -> list[str]:
         "submit_review": lambda: may_review() and not hasattr(proposal, "consensus"),
     }
     return [name for name in ASSIGNMENT_ACTIONS if open_now[name]()]
+
+
+def may_reassign(*, assignment: Assignment, user, now=None) -> bool:
+    """assignment_reassign: a programme officer, on an overdue assignment (open, its step late, no submitted review,
+    the proposal under evaluation). Reads the assignment's proposal and review (select_related them). Whether a
+    replacement is possible is the list of candidates' business (`overdue_assignments`). An access application's
+    assignment is also asked whether reviewers may still be assigned (two queries, for access applications only)."""
+    return (
+        user.has_perm("calls.reassign_assignment")
+        and overdue_step(assignment, now) is not None
+        and access_evaluation_refusal(assignment.proposal, "assign") is None
+    )
 
 
 def cut_off_actions(*, cut_off: CutOff, user, ranking: Ranking | None = None) -> list[str]:
@@ -56,3 +72,21 @@ def cut_off_actions(*, cut_off: CutOff, user, ranking: Ranking | None = None) ->
         return []  # an access call's cut-offs are decided by the access committee (calls/access/)
     open_now = {"confirm_decisions": ranking.can_confirm, "publish_decisions": ranking.can_publish}
     return [name for name in CUT_OFF_ACTIONS if open_now[name]]
+
+
+# In the order the technical assessment page shows them.
+TECHNICAL_ACTIONS = ("declare", "save", "submit")
+
+
+def technical_actions(*, assessment, user) -> list[str]:
+    """The actions of TECHNICAL_ACTIONS the technical expert may take on their `assessment` now (the rules of
+    feasibility_declare and feasibility_save: their own, the proposal still open, declared, not submitted)."""
+    if assessment.expert_id != user.pk or not user.has_perm("calls.assess_technical"):
+        return []
+    if assessment.proposal.status not in TECHNICAL_OPEN:
+        return []
+    if assessment.declaration == Assignment.Declaration.PENDING:
+        return ["declare"]
+    if assessment.declaration == Assignment.Declaration.NO_CONFLICT and assessment.status == "draft":
+        return ["save", "submit"]
+    return []

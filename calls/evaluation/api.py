@@ -165,7 +165,7 @@ def _review_gate(request, assignment: Assignment) -> None:
     if not is_own(request, assignment):
         raise PermissionDenied("Only the assigned evaluator reads and writes this review.")
     refusal = services.coi_refusal(assignment, assignment.proposal, "scoring it")
-    if refusal:
+    if refusal and assignment.closed_at is None:  # a closed one: the service's 409 says when and why
         raise PermissionDenied(refusal)
 
 
@@ -267,6 +267,7 @@ def _ranked(row: selectors.RankedProposal) -> dict:
         "funding": row.funding,
         "eu_contribution": _money(row.eu_contribution),
         "reviews_submitted": row.reviews_submitted,
+        "technical": row.technical,
     }
 
 

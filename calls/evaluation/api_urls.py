@@ -2,11 +2,60 @@
 
 from django.urls import path
 
-from calls.evaluation import api
+from calls.evaluation import api, api_deadlines, api_redress, api_technical
 
 urlpatterns = [
+    path("evaluation/redress/", api_redress.RedressListApi.as_view(), name="api-redress"),
+    path("evaluation/redress/<id:pk>/", api_redress.RedressDetailApi.as_view(), name="api-redress-detail"),
+    path(
+        "evaluation/redress/<id:pk>/admissibility/",
+        api_redress.RedressAdmissibilityApi.as_view(),
+        name="api-redress-admissibility",
+    ),
+    path(
+        "evaluation/redress/<id:pk>/committee/", api_redress.RedressCommitteeApi.as_view(), name="api-redress-committee"
+    ),
+    path(
+        "evaluation/redress/<id:pk>/declaration/",
+        api_redress.RedressDeclarationApi.as_view(),
+        name="api-redress-declaration",
+    ),
+    path("evaluation/redress/<id:pk>/opinion/", api_redress.RedressOpinionApi.as_view(), name="api-redress-opinion"),
+    path("evaluation/redress/<id:pk>/conclude/", api_redress.RedressConcludeApi.as_view(), name="api-redress-conclude"),
+    path(
+        "proposals/<id:pk>/redress-window/",
+        api_redress.ProposalRedressWindowApi.as_view(),
+        name="api-proposal-redress-window",
+    ),
+    path("evaluation/technical/", api_technical.TechnicalListApi.as_view(), name="api-technical"),
+    path(
+        "evaluation/technical/assessments/<id:pk>/",
+        api_technical.TechnicalAssessmentApi.as_view(),
+        name="api-technical-assessment",
+    ),
+    path(
+        "evaluation/technical/assessments/<id:pk>/declaration/",
+        api_technical.TechnicalDeclarationApi.as_view(),
+        name="api-technical-declaration",
+    ),
+    path(
+        "evaluation/technical/assessments/<id:pk>/assessment/",
+        api_technical.TechnicalSaveApi.as_view(),
+        name="api-technical-save",
+    ),
+    path(
+        "evaluation/technical/proposals/<id:pk>/assignment/",
+        api_technical.TechnicalAssignApi.as_view(),
+        name="api-technical-assign",
+    ),
     path("assignments/", api.AssignmentListApi.as_view(), name="api-assignments"),
     path("assignments/<id:pk>/", api.AssignmentDetailApi.as_view(), name="api-assignment"),
+    path(
+        "assignments/<id:pk>/reassign/",
+        api_deadlines.AssignmentReassignApi.as_view(),
+        name="api-assignment-reassign",
+    ),
+    path("evaluation/overdue/", api_deadlines.OverdueListApi.as_view(), name="api-evaluation-overdue"),
     path("assignments/<id:pk>/declaration/", api.AssignmentDeclarationApi.as_view(), name="api-assignment-declaration"),
     path("assignments/<id:pk>/review/", api.AssignmentReviewApi.as_view(), name="api-assignment-review"),
     path(

@@ -149,3 +149,23 @@ class AssignmentFilterForm(forms.Form):
         self.fields["state"].choices = [("", "Every state")] + [
             (code, label) for code, (label, _condition) in ASSIGNMENT_STATES.items()
         ]
+
+
+class ReassignForm(forms.Form):
+    """The replacement of an overdue assignment: `candidates` are the evaluators the page offers (no conflict, not
+    assigned yet); the service checks again."""
+
+    evaluator = forms.ModelChoiceField(queryset=evaluators(), label="Replacement expert")
+    reason = forms.CharField(
+        required=False, max_length=limits.REASON, label="Note to the late expert (optional)",
+        widget=forms.TextInput(),
+    )  # fmt: skip
+
+    def __init__(self, *args, candidates=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        field = self.fields["evaluator"]
+        if candidates is not None:
+            field.choices = [("", "---------")] + [
+                (u.pk, f"{u.display_name} (load {getattr(u, 'load', 0)})") for u in candidates
+            ]
+        field.label_from_instance = lambda u: u.display_name

@@ -6,6 +6,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from calls.evaluation.scheme import scheme_from_data, tidy
+from calls.evaluation.selectors.technical import technical_result
 from calls.models import Consensus, ConsortiumMember, SummaryReport
 from eurohpc.pdf import html_to_pdf, qr_svg, verify_address
 
@@ -43,6 +44,8 @@ def summary_report_context(*, report: SummaryReport) -> dict:
         "total": tidy(consensus.total),
         "max_total": tidy(scheme.max_total),
         "overall_threshold": tidy(scheme.overall_threshold),
+        # A hosting proposal's technical assessment, item by item (calls/evaluation/selectors/technical.py).
+        "technical": technical_result(proposal=proposal),
         "failed": scheme.failed_thresholds({code: s.score for code, s in recorded.items()}),
         # The report is dated the day its decision was made known (publication, or a later promotion), not the
         # day a worker happened to render it.

@@ -12,6 +12,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 from calls.evaluation import selectors
 from calls.evaluation.scheme import number, scheme_of, tidy
+from calls.evaluation.selectors.deadlines import overdue_step
 from calls.models import Assignment, Proposal, Review, SummaryReport
 from eurohpc.errors import StateConflict
 
@@ -131,22 +132,41 @@ def _day(value: datetime, days: dict) -> str:
     return days[value]
 
 
-def _assignment_cell(a: Assignment, days: dict) -> BoardCell:
+CLOSED_LABELS = {
+    Assignment.CloseReason.REASSIGNED: "closed — reassigned",
+    Assignment.CloseReason.RE_EVALUATION: "closed — re-evaluated",
+}
+
+
+def _assignment_cell(a: Assignment, days: dict, now: datetime) -> BoardCell:
+    deadlines = f"declaration due {_day(a.declaration_deadline, days)}, review due {_day(a.deadline, days)}"
+    if a.closed_at is not None:
+        return BoardCell(
+            label=CLOSED_LABELS.get(a.close_reason, "closed"),
+            badge="badge-info",
+            title=f"{a.get_close_reason_display()} on {_day(a.closed_at, days)}",
+        )
+    step = overdue_step(a, now)
     if a.declaration == Assignment.Declaration.PENDING:
-        title = f"Assigned {_day(a.assigned_at, days)}, due {_day(a.deadline, days)}"
+        title = f"Assigned {_day(a.assigned_at, days)}; {deadlines}"
+        if step:
+            return BoardCell(label="overdue: declaration", badge="badge-bad", title=title)
         return BoardCell(label="declaration pending", badge="badge-warn", title=title)
     if a.declaration == Assignment.Declaration.CONFLICT:
         return BoardCell(label="recused", badge="badge-bad", title=a.declaration_reason)
     review = getattr(a, "review", None)
     if review is not None and review.status == Review.Status.SUBMITTED:
         return BoardCell(label="submitted", badge="badge-ok")
-    return BoardCell(label="scoring", badge="badge-info", title=f"Due {_day(a.deadline, days)}")
+    if step:
+        return BoardCell(label="overdue: review", badge="badge-bad", title=f"Review due {_day(a.deadline, days)}")
+    return BoardCell(label="scoring", badge="badge-info", title=f"Review due {_day(a.deadline, days)}")
 
 
 def board_rows(*, board: selectors.Board, can_manage: bool) -> list[BoardPageRow]:
     """The board's cells, decided once here: the state of each assignment, the detected conflicts, an assign
     button where the officer may assign, a dash elsewhere."""
     days: dict[datetime, str] = {}
+    now = timezone.now()
     columns = [(person.pk, person.display_name) for person in board.evaluators]
     rows = []
     for row in board.rows:
@@ -156,7 +176,8 @@ def board_rows(*, board: selectors.Board, can_manage: bool) -> list[BoardPageRow
         for evaluator_id, name in columns:
             a = row.assignments.get(evaluator_id)
             if a is not None:
-                cells.append(_assignment_cell(a, days))
+                a.proposal = proposal  # the row's (its status is loaded): no query per cell
+                cells.append(_assignment_cell(a, days, now))
             elif evaluator_id in row.conflicts:
                 cells.append(BoardCell(label="conflict", badge="badge-bad", title=row.conflicts[evaluator_id]))
             elif assign:

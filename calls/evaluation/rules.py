@@ -8,16 +8,20 @@ declared "no conflict" on their assignment to it. That grant is added to `calls.
 import rules
 from django.db.models import Q, Subquery
 
-from calls.models import Assignment, DecisionPublication, Proposal, Review
+from calls.evaluation import redress_rules  # noqa: F401 — the evaluation review's permissions
+from calls.models import Assignment, DecisionPublication, FeasibilityAssessment, Proposal, Review
 from calls.rules import VIEW_PROPOSAL_GRANTS, VISIBILITY_GRANTS, is_proposal_applicant
 from eurohpc.permissions import denial
-from eurohpc.rules import is_admin, is_evaluator, is_programme_officer
+from eurohpc.rules import is_admin, is_evaluator, is_programme_officer, is_technical_expert
 
 # --- opening proposals to evaluators who declared no conflict ----------------------------------------------
 
 
 def _declared_no_conflict(user):
-    return Assignment.objects.filter(evaluator_id=user.pk, declaration=Assignment.Declaration.NO_CONFLICT)
+    # A closed assignment (reassigned after its deadline, or superseded by a re-evaluation) opens nothing.
+    return Assignment.objects.filter(
+        evaluator_id=user.pk, declaration=Assignment.Declaration.NO_CONFLICT, closed_at__isnull=True
+    )
 
 
 def evaluator_visibility(user) -> Q:
@@ -36,6 +40,28 @@ if evaluator_may_view not in VIEW_PROPOSAL_GRANTS:
     VIEW_PROPOSAL_GRANTS.append(evaluator_may_view)
 
 
+# A technical expert reads a hosting proposal (content, documents) once they declared no conflict on its
+# technical assessment; never the scientific reviews, scores or other proposals.
+def _technical_no_conflict(user):
+    return FeasibilityAssessment.objects.filter(expert_id=user.pk, declaration=Assignment.Declaration.NO_CONFLICT)
+
+
+def technical_expert_visibility(user) -> Q:
+    if not is_technical_expert(user):
+        return Q(pk__in=[])
+    return Q(pk__in=Subquery(_technical_no_conflict(user).values("proposal_id")))
+
+
+def technical_expert_may_view(user, proposal) -> bool:
+    return is_technical_expert(user) and _technical_no_conflict(user).filter(proposal_id=proposal.pk).exists()
+
+
+if technical_expert_visibility not in VISIBILITY_GRANTS:
+    VISIBILITY_GRANTS.append(technical_expert_visibility)
+if technical_expert_may_view not in VIEW_PROPOSAL_GRANTS:
+    VIEW_PROPOSAL_GRANTS.append(technical_expert_may_view)
+
+
 def coi_closed_reason(user, proposal_id: int) -> str | None:
     """Why a proposal is closed to an assigned evaluator (no declaration yet, or a declared conflict); None when
     the user has no assignment to it. Lets a lookup answer 403 with the reason instead of 404."""
@@ -43,12 +69,14 @@ def coi_closed_reason(user, proposal_id: int) -> str | None:
         return None
     assignment = (
         Assignment.objects.filter(evaluator_id=user.pk, proposal_id=proposal_id)
-        .exclude(declaration=Assignment.Declaration.NO_CONFLICT)
+        .filter(~Q(declaration=Assignment.Declaration.NO_CONFLICT) | Q(closed_at__isnull=False))
         .select_related("proposal")
         .first()
     )
     if assignment is None:
         return None
+    if assignment.closed_at is not None:
+        return f"Your assignment to proposal {assignment.proposal} is closed: the proposal is no longer open to you."
     if assignment.declaration == Assignment.Declaration.PENDING:
         return f"Declare whether you have a conflict of interest with proposal {assignment.proposal} before reading it."
     return f"You declared a conflict of interest with proposal {assignment.proposal}: it is closed to you."
@@ -112,6 +140,10 @@ rules.add_perm("calls.view_assignment", is_assigned_evaluator | can_oversee)
 rules.add_perm("calls.declare_conflict", is_assigned_evaluator)
 rules.add_perm("calls.review_proposal", is_assigned_evaluator & declared_no_conflict)
 rules.add_perm("calls.view_reviews", can_oversee | reviewed_it_and_consensus_recorded)
+rules.add_perm("calls.reassign_assignment", can_manage)
+denial("calls.reassign_assignment", "Only programme officers reassign overdue evaluation work.")
+rules.add_perm("calls.assess_technical", is_technical_expert)
+denial("calls.assess_technical", "Only technical experts have technical assessments.")
 rules.add_perm("calls.view_outcome", (is_proposal_applicant & outcome_published) | can_oversee)
 denial("calls.view_outcome", "The outcome of this proposal is shown to its applicant once the decisions are published.")
 rules.add_perm("calls.download_summary_report", is_proposal_applicant & outcome_published)

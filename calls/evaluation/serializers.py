@@ -5,6 +5,7 @@ from rest_framework import serializers
 
 from calls.evaluation.actions import ASSIGNMENT_ACTIONS, CUT_OFF_ACTIONS, assignment_actions
 from calls.evaluation.scheme import number
+from calls.evaluation.selectors.deadlines import is_overdue
 from calls.models import Assignment, Decision, Proposal, Review, SummaryReport
 from eurohpc import limits
 from eurohpc.dates import plausible_year
@@ -38,6 +39,9 @@ class AssignmentSerializer(serializers.ModelSerializer):
     proposal = AssignedProposalSerializer(read_only=True)
     evaluator = AssignmentEvaluatorSerializer(read_only=True)
     review_status = serializers.SerializerMethodField()
+    overdue = serializers.SerializerMethodField(
+        help_text="the declaration or the review is past its deadline (the assignment is open, the step not done)"
+    )
     actions = serializers.SerializerMethodField(
         help_text="what the requesting user may do with the assignment now (scores are still checked against the "
         "scheme when sent)"
@@ -50,7 +54,11 @@ class AssignmentSerializer(serializers.ModelSerializer):
             "proposal",
             "evaluator",
             "assigned_at",
+            "declaration_deadline",
             "deadline",
+            "overdue",
+            "closed_at",
+            "close_reason",
             "auto_assigned",
             "declaration",
             "declaration_reason",
@@ -64,6 +72,9 @@ class AssignmentSerializer(serializers.ModelSerializer):
     def get_review_status(self, assignment) -> str | None:
         review = getattr(assignment, "review", None)
         return review.status if review is not None else None
+
+    def get_overdue(self, assignment) -> bool:
+        return is_overdue(assignment)
 
     @extend_schema_field(serializers.ListField(child=serializers.ChoiceField(choices=ASSIGNMENT_ACTIONS)))
     def get_actions(self, assignment) -> list[str]:
@@ -188,10 +199,16 @@ class RankedProposalSerializer(serializers.Serializer):
     scores = serializers.SerializerMethodField()
     passed_thresholds = serializers.BooleanField(source="passed", allow_null=True)
     funding = serializers.ChoiceField(
-        choices=["above_line", "reserve", "below_threshold"], allow_null=True, help_text="null until the consensus"
+        choices=["above_line", "reserve", "below_threshold", "technical_fail"],
+        allow_null=True,
+        help_text="null until the consensus; technical_fail: a hosting proposal whose technical assessment failed",
     )
     eu_contribution = serializers.DecimalField(max_digits=14, decimal_places=2)
     reviews_submitted = serializers.IntegerField()
+    technical = serializers.ChoiceField(
+        choices=["not_needed", "missing", "passed", "failed"],
+        help_text="the technical assessment of a hosting proposal (new system, upgrade): missing until submitted",
+    )
 
     def get_scores(self, row) -> dict[str, str]:
         return {code: number(score) for code, score in row.scores.items() if score is not None}

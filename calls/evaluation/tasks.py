@@ -1,8 +1,9 @@
-"""Background work of the evaluation: rendering the Evaluation Summary Reports."""
+"""Background work of the evaluation: rendering the Evaluation Summary Reports, reminding experts of their
+deadlines."""
 
 from celery import shared_task
 
-from calls.evaluation.services import RenderError, summary_report_render
+from calls.evaluation.services import RenderError, evaluation_reminders_send, summary_report_render
 
 
 @shared_task(name="calls.render_summary_report", bind=True, max_retries=3, acks_late=True)
@@ -15,3 +16,10 @@ def render_summary_report(self, *, report_id: int) -> bool:
         if self.request.retries < self.max_retries:
             raise self.retry(exc=exc, countdown=60) from exc
         return False
+
+
+@shared_task(name="calls.send_evaluation_reminders", acks_late=True)
+def send_evaluation_reminders() -> int:
+    """Hourly (celery beat). Idempotent: each reminder of an assignment is sent once, however often this runs or
+    however many workers run it at the same time."""
+    return evaluation_reminders_send()

@@ -30,6 +30,7 @@ from calls.evaluation.presenters import (
     summary_report_response,
 )
 from calls.evaluation.scheme import scheme_from_data, scheme_of
+from calls.evaluation.views_redress import outcome_redress
 from calls.models import Assignment, CutOff, Document, Proposal, Review, SummaryReport
 from calls.selectors import proposal_for
 from eurohpc.pages import form_post, refusable
@@ -51,9 +52,12 @@ def evaluator_assignments(request):
         user=request.user, call_id=chosen.get("call"), state=chosen.get("state") or None
     )
     page = Paginator(assignments, PAGE_SIZE).get_page(request.GET.get("page"))
+    now = timezone.now()
+    for a in page.object_list:
+        a.late = selectors.overdue_step(a, now)
     query = request.GET.copy()
     query.pop("page", None)
-    context = {"page": page, "now": timezone.now(), "form": form, "query": query.urlencode()}
+    context = {"page": page, "now": now, "form": form, "query": query.urlencode()}
     return render(request, "evaluation/my_assignments.html", context, status=200 if form.is_valid() else 400)
 
 
@@ -69,7 +73,10 @@ def _assignment_context(request, assignment: Assignment, form=None, scores_form=
         "proposal": proposal,
         "now": timezone.now(),
         "actions": assignment_actions(assignment=assignment, user=request.user),
+        "late": selectors.overdue_step(assignment),
     }
+    if assignment.closed_at is not None:  # reassigned or re-evaluated: nothing more to do here
+        return context
     if assignment.declaration == Assignment.Declaration.PENDING:
         context["declaration_form"] = form or ConflictDeclarationForm()
         return context
@@ -151,7 +158,7 @@ def _assignment_url(assignment: Assignment) -> str:
 def assignment_review(request, pk: int):
     assignment = _own_assignment(request, pk)
     reason = services.coi_refusal(assignment, assignment.proposal, "scoring it")
-    if reason:
+    if reason and assignment.closed_at is None:  # a closed one: the service's 409 says when and why
         raise PermissionDenied(reason)
     form = ScoresForm(request.POST, scheme=scheme_of(assignment.proposal.call))
     form.is_valid()  # character fields: always valid; the service checks the scale
@@ -189,7 +196,9 @@ def evaluator_dashboard_context(request) -> dict:
     """The evaluator's panel of the dashboard: counts and the next assignments."""
     summary = selectors.evaluator_summary(user=request.user)
     upcoming = list(
-        selectors.evaluator_assignments(user=request.user).filter(proposal__status__in=selectors.OPEN_WORK)[:5]
+        selectors.evaluator_assignments(user=request.user).filter(
+            proposal__status__in=selectors.OPEN_WORK, closed_at__isnull=True
+        )[:5]
     )
     return {"evaluation": {**summary, "upcoming": upcoming, "now": timezone.now()}}
 
@@ -207,7 +216,10 @@ def officer_dashboard_context(request) -> dict:
 def cut_off_list(request):
     _require(request, "calls.view_evaluation")
     page = Paginator(selectors.cut_offs_in_evaluation(), PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "evaluation/cut_offs.html", {"page": page})
+    due = selectors.cut_off_consensus_due(cut_offs=page.object_list)
+    for cut_off in page.object_list:
+        cut_off.consensus_due = due[cut_off.pk]
+    return render(request, "evaluation/cut_offs.html", {"page": page, "overdue": selectors.overdue_count()})
 
 
 def _cut_off(request, pk: int) -> CutOff:
@@ -230,6 +242,7 @@ def _board_context(request, cut_off: CutOff, assign_form=None, auto_form=None) -
         "assign_form": assign_form or AssignForm(proposals=open_proposals),
         "auto_form": auto_form or AutoAssignForm(),
         "can_manage": can_manage,
+        "consensus_due": selectors.cut_off_consensus_due(cut_offs=[cut_off])[cut_off.pk],
     }
 
 
@@ -313,6 +326,7 @@ def _consensus_context(request, proposal: Proposal, form=None) -> dict:
         "can_record": proposal.status == Proposal.Status.EVALUATION
         and request.user.has_perm("calls.manage_evaluation"),
         "enough_reviews": len(reviews) >= scheme.min_evaluators,
+        "technical": selectors.technical_result(proposal=proposal),
     }
 
 
@@ -500,6 +514,8 @@ def _outcome_context(request, proposal: Proposal) -> dict:
         and grant is None
         and request.user.has_perm("calls.withdraw_selection", proposal),
         "withdraw_form": ReasonForm(),
+        "technical": selectors.technical_result(proposal=proposal),
+        "redress": outcome_redress(request, proposal),
     }
 
 

@@ -18,6 +18,7 @@ from django.utils import timezone
 from calls.evaluation import services
 from calls.evaluation.selectors import conflict_reason
 from calls.models import Assignment, Call, Consensus, CutOff, Proposal, Review, SummaryReport
+from calls.seed import demo_technical
 from eurohpc.models import Role, User
 from eurohpc.seed.demo import replayed_at
 from eurohpc.services import user_create
@@ -222,5 +223,10 @@ def seed(*, out) -> None:
         out("evaluation: no programme officer (run eurohpc.seed.demo first)")
         return
     experts = _experts(out)
+    technical = User.objects.filter(username=demo_technical.TECHNICAL_EXPERT).first()
+    if technical is not None:  # before the publications: the summary reports show the technical assessment
+        demo_technical.seed_history(out=out, officer=officer, expert=technical)
     seed_history(out=out, officer=officer, experts=experts)
     seed_demo_call(out=out, officer=officer, experts=experts)
+    if technical is not None:
+        demo_technical.seed_demo_call(out=out, officer=officer, expert=technical, call_identifier=DEMO_CALL)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+from calls.evaluation.feasibility import feasibility_items
 from calls.evaluation.scheme import scheme_from_data
 from calls.models import (
     Assignment,
@@ -23,6 +24,8 @@ from calls.models import (
     CutOff,
     Decision,
     DecisionPublication,
+    FeasibilityAssessment,
+    FeasibilityItem,
     Proposal,
     Review,
     ReviewScore,
@@ -373,9 +376,42 @@ def _write(*, load, rng, now, plans: list[Plan], calls: list[Call], cut_offs: li
     load.copy(ConsensusScore, ["consensus_id", "criterion", "score", "max_score", "comment"], consensus_scores)
     load.copy(Decision, ["proposal_id", "outcome", "kind", "rank", "total", "passed_thresholds", "eu_contribution",
                          "reason", "decided_by_id", "decided_at"], decisions)  # fmt: skip
+    _write_technical(load=load, plans=plans, people=people)
     published = {p.cut_off.pk: p.cut_off for p in plans if p.stage == "decided" and p.consensus is not None}
     load.bulk(
         DecisionPublication,
         [DecisionPublication(cut_off=c, published_by_id=officer, published_at=c.closes_at + timedelta(days=55))
          for c in published.values()],
     )  # fmt: skip
+
+
+def _write_technical(*, load, plans: list[Plan], people) -> None:
+    """The passed technical assessment of every decided new system and upgrade (a selection needs one), submitted
+    between the experts' reviews and the consensus; seven items each."""
+    experts = getattr(people, "technical_experts", [])
+    decided = [
+        p
+        for p in plans
+        if p.stage == "decided"
+        and p.type in ("new_system", "upgrade")
+        and p.status in (Proposal.Status.SELECTED, Proposal.Status.RESERVE, Proposal.Status.REJECTED)
+    ]
+    if not experts or not decided:
+        return
+    officer = people.officer.pk
+    codes = [i.code for i in feasibility_items()]
+    comment = "Scale assessment: meets the programme's requirements."
+    draft = {"items": dict.fromkeys(codes, "pass"), "comments": dict.fromkeys(codes, comment)}
+    ids = load.ids(FeasibilityAssessment, len(decided))
+    rows, items = [], []
+    for index, (p, a_id) in enumerate(zip(decided, ids, strict=True)):
+        closes = p.cut_off.closes_at
+        assigned, submitted = closes + timedelta(days=5), closes + timedelta(days=30)
+        rows.append((a_id, p.id, experts[index % len(experts)].pk, officer, assigned, closes + timedelta(days=35),
+                     "no_conflict", "", assigned + timedelta(hours=20), "submitted", draft, True,
+                     "Scale assessment: feasible as planned.", submitted))  # fmt: skip
+        items.extend((a_id, code, True, comment) for code in codes)
+    load.copy(FeasibilityAssessment, ["id", "proposal_id", "expert_id", "assigned_by_id", "assigned_at", "deadline",
+                                      "declaration", "declaration_reason", "declared_at", "status", "draft", "passed",
+                                      "summary", "submitted_at"], rows)  # fmt: skip
+    load.copy(FeasibilityItem, ["assessment_id", "item", "passed", "comment"], items)

@@ -25,6 +25,7 @@ DEMO_USERS = [
     ("officer", "Pierre", "Lambert", None, [Role.PROGRAMME_OFFICER]),
     ("finance", "Sofia", "Schmit", None, [Role.FINANCE_OFFICER]),
     ("operator", "Mikko", "Laine", "CSC", [Role.HOSTING_OPERATOR]),
+    ("techexpert", "Lars", "Nielsen", None, [Role.TECHNICAL_EXPERT]),
     ("admin", "Anna", "Weber", None, [Role.ADMIN]),
 ]
 

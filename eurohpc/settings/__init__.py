@@ -154,6 +154,7 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {
     "audit-verify-nightly": {"task": "eurohpc.verify_audit_chain", "schedule": 24 * 3600},
     "process-cutoffs": {"task": "calls.process_cutoffs", "schedule": 300},
+    "evaluation-reminders-hourly": {"task": "calls.send_evaluation_reminders", "schedule": 3600},
 }
 
 REST_FRAMEWORK = {
@@ -208,6 +209,9 @@ SPECTACULAR_SETTINGS = {
         "BudgetCategoryEnum": "calls.models.proposals.BudgetLine.Category",
         "ConsortiumRoleEnum": "calls.models.proposals.ConsortiumMember.Role",
         "GrantStatusEnum": "grants.models.Grant.Status",
+        "DecisionOutcomeEnum": "calls.models.evaluation.Decision.Outcome",
+        "DecisionKindEnum": "calls.models.evaluation.Decision.Kind",
+        "RedressStatusEnum": "calls.models.redress.RedressRequest.Status",
     },
 }
 

@@ -17,6 +17,11 @@ def pct(value) -> str:
 
 
 @register.filter
+def score(value) -> str:
+    return formatting.score(value)
+
+
+@register.filter
 def country(code: str) -> str:
     return country_name(code) if code else "—"
 

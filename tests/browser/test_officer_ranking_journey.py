@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 
 from calls.models import Consensus, Decision, DecisionPublication, Proposal, SummaryReport
 from eurohpc.models import Role
-from tests.calls.evaluation_factories import assign_all, make_batch, submit_review
+from tests.calls.evaluation_factories import assess_technical, assign_all, make_batch, submit_review
 from tests.calls.factories import make_call
 from tests.conftest import clock_moved_back
 from tests.factories import OrganisationFactory, UserFactory
@@ -69,6 +69,8 @@ def reviewed_batch(db, monkeypatch):
                 assign_all(proposal, evaluators, officer), REVIEWS[proposal.acronym], strict=True
             ):
                 submit_review(assignment, *scores)
+            # New AI systems: each has its passed technical assessment, so that the ranking may select it.
+            assess_technical(proposal, officer)
     return {p.acronym: Proposal.objects.get(pk=p.pk) for p in proposals}
 
 
@@ -181,9 +183,10 @@ def test_officer_records_consensus_ranks_with_the_funding_line_and_decides(brows
         expect(cells.nth(4)).to_have_text(scores[2])
         expect(cells.nth(5)).to_have_text(total)
         expect(cells.nth(6)).to_have_text(thresholds)
-        expect(cells.nth(7)).to_have_text(eu)
-        expect(cells.nth(8)).to_have_text(funding)
-        expect(cells.nth(9).locator("span.muted")).to_have_text("to decide")
+        expect(cells.nth(7)).to_have_text("passed")  # the technical assessment
+        expect(cells.nth(8)).to_have_text(eu)
+        expect(cells.nth(9)).to_have_text(funding)
+        expect(cells.nth(10).locator("span.muted")).to_have_text("to decide")
     expect(rows.nth(1)).to_have_class("funding-line")
     expect(rows.nth(1)).to_have_text("Funding line — EUR 60,000,000.00 of EUR 100,000,000.00")
     expect(rows.nth(0)).to_have_class("funding-above_line")
@@ -204,15 +207,15 @@ def test_officer_records_consensus_ranks_with_the_funding_line_and_decides(brows
     rows.nth(3).get_by_role("button", name="Record").click()
     browser.audit()
     expect(success).to_have_text(f"Decision on {alpai.reference} recorded: Rejected.")
-    expect(rows.nth(3).locator("> td").nth(9).locator(".badge")).to_have_text("Rejected")
-    expect(rows.nth(0).locator("> td").nth(9).locator("span.muted")).to_have_text("to decide")
+    expect(rows.nth(3).locator("> td").nth(10).locator(".badge")).to_have_text("Rejected")
+    expect(rows.nth(0).locator("> td").nth(10).locator("span.muted")).to_have_text("to decide")
 
     # The other decisions as the ranking and the funding line propose them.
     page.get_by_role("button", name="Confirm the proposed decisions").click()
     browser.audit()
     expect(success).to_have_text("Decisions recorded as proposed by the ranking and the funding line.")
     for position, status in ((0, "Selected"), (2, "Reserve list"), (3, "Rejected")):
-        expect(rows.nth(position).locator("> td").nth(9).locator(".badge")).to_have_text(status)
+        expect(rows.nth(position).locator("> td").nth(10).locator(".badge")).to_have_text(status)
     expect(fact(page, "Available in the call now")).to_have_text("EUR 40,000,000.00")
     expect(fact(page, "For this cut-off's line")).to_have_text(
         "EUR 100,000,000.00 (available plus this cut-off's current selections)"
@@ -234,8 +237,8 @@ def test_officer_records_consensus_ranks_with_the_funding_line_and_decides(brows
     expect(page.get_by_role("button", name="Record")).to_have_count(0)
     expect(page.get_by_role("columnheader", name="Summary report")).to_be_visible()
     for position, status in ((0, "Selected"), (2, "Reserve list"), (3, "Rejected")):
-        expect(rows.nth(position).locator("> td").nth(9).locator(".badge")).to_have_text(status)
-        expect(rows.nth(position).locator("> td").nth(10)).to_have_text("Ready")
+        expect(rows.nth(position).locator("> td").nth(10).locator(".badge")).to_have_text(status)
+        expect(rows.nth(position).locator("> td").nth(11)).to_have_text("Ready")
     expect(
         page.get_by_role("heading", name="Reserve list", level=2).locator("xpath=following-sibling::ol/li")
     ).to_have_text([f"{it4ai.reference} IT4AI — total 11.5, requests EUR 50,000,000.00 reserve"])

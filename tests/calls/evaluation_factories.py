@@ -6,15 +6,19 @@ from decimal import Decimal
 
 from django.utils import timezone
 
+from calls.evaluation.feasibility import feasibility_items
 from calls.evaluation.services import (
     assignment_create,
     assignment_declare,
     consensus_record,
+    feasibility_assign,
+    feasibility_declare,
+    feasibility_save,
     review_save,
 )
-from calls.models import Assignment, Proposal
+from calls.models import TECHNICAL_TYPES, Assignment, FeasibilityAssessment, Proposal
 from calls.services import cut_off_process, proposal_record_eligibility
-from eurohpc.models import Role
+from eurohpc.models import Role, User
 from tests.calls.factories import make_submitted
 from tests.factories import UserFactory
 
@@ -81,13 +85,48 @@ def submit_review(assignment: Assignment, *values: str):
     )  # fmt: skip
 
 
-def evaluate(proposal: Proposal, evaluators, officer, *consensus: str, reviews=None) -> Proposal:
+def technical_expert(username: str = "hosting-expert") -> User:
+    """The technical expert of the tests (no organisation, so no conflict with any applicant)."""
+    return User.objects.filter(username=username).first() or UserFactory(
+        username=username, roles=[Role.TECHNICAL_EXPERT]
+    )
+
+
+def feasibility_answers(*, failing: tuple[str, ...] = (), text: str = "Checked against the site visit.") -> dict:
+    """Every item passed (but `failing`) with a comment: the `items` and `comments` of feasibility_save."""
+    codes = [i.code for i in feasibility_items()]
+    return {
+        "items": {c: ("fail" if c in failing else "pass") for c in codes},
+        "comments": dict.fromkeys(codes, text),
+    }
+
+
+def assess_technical(
+    proposal: Proposal, officer, *, expert=None, failing: tuple[str, ...] = (), submit: bool = True
+) -> FeasibilityAssessment:
+    """Assign a technical expert to a hosting proposal, declare no conflict and submit the assessment (passed
+    unless `failing` names items)."""
+    expert = expert or technical_expert()
+    assessment = feasibility_assign(proposal=proposal, expert=expert, actor=officer)
+    feasibility_declare(assessment=assessment, conflict=False, actor=expert)
+    return feasibility_save(
+        assessment=assessment, **feasibility_answers(failing=failing), summary="Feasible as planned.", actor=expert,
+        submit=submit,
+    )  # fmt: skip
+
+
+def evaluate(
+    proposal: Proposal, evaluators, officer, *consensus: str, reviews=None, technical: bool = True
+) -> Proposal:
     """Assign, declare, review (each evaluator gives the consensus scores unless `reviews` says otherwise) and
-    record the consensus."""
+    record the consensus; a hosting proposal (new system, upgrade) also gets a passed technical assessment
+    unless `technical` is False."""
     assignments = assign_all(proposal, evaluators, officer)
     for index, a in enumerate(assignments):
         submit_review(a, *(reviews[index] if reviews else consensus))
     consensus_record(proposal=proposal, scores=scores_of(*consensus), comments=comments_for("Agreed."), actor=officer)
+    if technical and proposal.type in TECHNICAL_TYPES:
+        assess_technical(proposal, officer)
     return Proposal.objects.get(pk=proposal.pk)
 
 

@@ -173,7 +173,12 @@ def test_pdf_summary_report_renders_with_weasyprint(published_three):
 
     from pypdf import PdfReader
 
-    assert len(PdfReader(io.BytesIO(pdf)).pages) == 1  # no page holding only the closing notes
+    pages = PdfReader(io.BytesIO(pdf)).pages
+    # The report keeps its one page (no page holding only the closing notes); a hosting proposal's technical
+    # assessment follows as an annex on a page of its own.
+    assert len(pages) == 2
+    assert "Decision" in pages[0].extract_text()
+    assert pages[1].extract_text().startswith("Annex — Technical assessment")
 
 
 def test_summary_report_is_dated_the_day_its_decision_was_published(published_three):

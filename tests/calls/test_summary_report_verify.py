@@ -37,7 +37,9 @@ def test_summary_report_pdf_prints_the_verification_address_and_stays_one_page(r
     assert "upload this PDF file at <strong>https://aif-grants.example.eu/verify/</strong>" in html
     assert '<svg width="' in html and "<title>https://aif-grants.example.eu/verify/</title><path" in html
     pages = PdfReader(io.BytesIO(summary_report_pdf(report=report))).pages
-    assert len(pages) == 1
+    # The report keeps its one page; a hosting proposal's technical assessment is an annex on a second one.
+    assert len(pages) == 2
+    assert pages[1].extract_text().startswith("Annex — Technical assessment")
     text = " ".join(" ".join(page.extract_text() for page in pages).split())
     assert "https://aif-grants.example.eu/verify/" in text
 

@@ -17,7 +17,7 @@ from eurohpc.models import User
 
 pytestmark = pytest.mark.django_db
 
-ROLES = ["applicant", "evaluator1", "officer", "finance", "operator", "admin"]
+ROLES = ["applicant", "evaluator1", "officer", "finance", "operator", "techexpert", "admin"]
 MAX_PAGES = 60  # per role: enough to reach each kind of object page of the demo
 SKIP = ("/accounts/logout", ".csv", ".xlsx", ".pdf", "/api/", "/static/", "/download", "page=", "/verify/")
 FORM = re.compile(r"<form\b([^>]*)>(.*?)</form>", re.S)

@@ -16,10 +16,13 @@ from eurohpc.permissions import GENERIC_DENIAL, denial, denial_message, denials
 from tests.calls.factories import make_call, make_draft, make_submitted
 
 ROOT = Path(__file__).resolve().parents[2]
-VIEWS = sorted(p for p in ROOT.glob("**/views.py") if ".venv" not in p.parts and "node_modules" not in p.parts)
+VIEWS = sorted(p for p in ROOT.glob("**/views*.py") if ".venv" not in p.parts and "node_modules" not in p.parts)
 PAGE_VIEWS = [
     "calls/views.py",
     "calls/evaluation/views.py",
+    "calls/evaluation/views_deadlines.py",
+    "calls/evaluation/views_redress.py",
+    "calls/evaluation/views_technical.py",
     "calls/access/views.py",
     "grants/views.py",
     "hosting/views.py",

@@ -6,7 +6,7 @@ from tests.factories import OrganisationFactory, UserFactory
 pytestmark = pytest.mark.django_db
 
 ROLES = [Role.APPLICANT, Role.EVALUATOR, Role.PROGRAMME_OFFICER, Role.FINANCE_OFFICER, Role.HOSTING_OPERATOR,
-         Role.ADMIN]  # fmt: skip
+         Role.TECHNICAL_EXPERT, Role.ADMIN]  # fmt: skip
 
 EXPECTED = {
     "eurohpc.list_users": {Role.PROGRAMME_OFFICER, Role.FINANCE_OFFICER, Role.ADMIN},

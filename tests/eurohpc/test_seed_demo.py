@@ -59,6 +59,8 @@ def test_seed_demo_admin_is_not_superuser(seeded_demo):
 SCHEDULE_FIELDS = {
     ("calls.CutOff", "closes_at"),
     ("calls.Assignment", "deadline"),
+    ("calls.Assignment", "declaration_deadline"),  # a replacement assigned the day before seeding declares later
+    ("calls.FeasibilityAssessment", "deadline"),
     ("grants.Grant", "end_date"),
     ("hosting.AllocationPeriod", "start"),
     ("hosting.AllocationPeriod", "end"),
@@ -66,6 +68,7 @@ SCHEDULE_FIELDS = {
     ("hosting.UserProject", "ends_on"),
     ("calls.AccessApplication", "start_month"),  # access asked from a coming month
     ("calls.AccessApplication", "reply_deadline"),  # the applicant's reply window, open at seeding
+    ("calls.RedressRequest", "deadline"),  # the end of the window in which the request could be made
 }
 
 
@@ -102,7 +105,10 @@ def test_seed_demo_documents_are_dated_by_their_decision(seeded_demo):
     day = timezone.localdate
     reports = list(SummaryReport.objects.select_related("decision"))
     letters = list(AwardLetter.objects.select_related("grant"))
-    assert len(reports) == 19 and len(letters) >= 1
+    from calls.seed.demo_redress import PROPOSALS
+
+    # The historic selections, and the evaluation reviews' demo cut-off (one report per proposal).
+    assert len(reports) == 19 + len(PROPOSALS) and len(letters) >= 1
     assert [r.pk for r in reports if day(r.requested_at) != day(r.decision.decided_at)] == []
     assert [lt.pk for lt in letters if day(lt.requested_at) != day(lt.grant.signed_at)] == []
     # Rendered that same day too: the proposal's status history shows no report prepared years later.

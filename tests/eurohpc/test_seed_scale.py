@@ -5,7 +5,19 @@ from django.core.management import CommandError, call_command
 from django.db import transaction
 from django.db.models import Count, Q, Sum
 
-from calls.models import Assignment, BudgetLine, Call, Consensus, CutOff, Decision, Proposal, Review, ReviewScore
+from calls.models import (
+    Assignment,
+    BudgetLine,
+    Call,
+    Consensus,
+    CutOff,
+    Decision,
+    FeasibilityAssessment,
+    FeasibilityItem,
+    Proposal,
+    Review,
+    ReviewScore,
+)
 from eurohpc.management.commands.seed_scale import Loader
 from eurohpc.models import AuditEvent, Organisation, User
 from eurohpc.selectors import audit_chain_report
@@ -35,7 +47,8 @@ def test_seed_scale_writes_the_asked_counts(seeded):
     assert UserProject.objects.count() == 2
     assert UsageRecord.objects.count() == 2000
     assert Organisation.objects.count() == 3
-    assert User.objects.count() == 16  # 3 applicants, 10 evaluators, an officer, a finance officer, an operator
+    # 3 applicants, 10 evaluators, an officer, 2 technical experts, a finance officer, an operator
+    assert User.objects.count() == 18
     for table in ("calls_proposal", "calls_review", "grants_ledgerentry", "hosting_usagerecord"):
         assert table in seeded
     assert "Scale dataset built in" in seeded
@@ -58,6 +71,10 @@ def test_seed_scale_rows_are_consistent(seeded):
     assert Consensus.objects.filter(proposal__in=decided).count() == decided.count()
     assert not decided.filter(status__in=["selected", "reserve"], consensus__passed_thresholds=False).exists()
     assert Grant.objects.count() == Proposal.objects.filter(status="selected").count() >= 1
+    # A decided new system or upgrade was selected (or not) with its passed technical assessment of seven items.
+    hosting = decided.filter(type__in=["new_system", "upgrade"])
+    assert FeasibilityAssessment.objects.filter(proposal__in=hosting, passed=True).count() == hosting.count()
+    assert FeasibilityItem.objects.count() == 7 * FeasibilityAssessment.objects.count()
     daily = UsageDaily.objects.aggregate(amount=Sum("amount"), jobs=Sum("jobs"))
     jobs = UsageRecord.objects.aggregate(amount=Sum("charge"), jobs=Count("pk"))
     assert daily["jobs"] == jobs["jobs"] == 2000

@@ -110,7 +110,9 @@ def technical_assessment_record(
 
 
 def submitted_reviews(application: AccessApplication) -> int:
-    return Review.objects.filter(assignment__proposal_id=application.pk, status=Review.Status.SUBMITTED).count()
+    return Review.objects.filter(
+        assignment__proposal_id=application.pk, assignment__closed_at__isnull=True, status=Review.Status.SUBMITTED
+    ).count()
 
 
 @transaction.atomic

@@ -3,7 +3,8 @@
 from collections import defaultdict
 from dataclasses import dataclass
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet
+from django.utils import timezone
 
 from calls.evaluation.scheme import Scheme, scheme_of
 from calls.evaluation.selectors.common import DECIDED, IN_EVALUATION, OPEN_WORK
@@ -37,9 +38,9 @@ def evaluators() -> QuerySet[User]:
 
 
 def evaluator_loads(*, evaluator_ids: list[int] | None = None) -> dict[int, int]:
-    """Open assignments per evaluator (of `evaluator_ids` when given): not recused, on proposals still being
-    evaluated."""
-    assignments = Assignment.objects.filter(proposal__status__in=OPEN_WORK).exclude(
+    """Open assignments per evaluator (of `evaluator_ids` when given): not recused, not closed, on proposals still
+    being evaluated."""
+    assignments = Assignment.objects.filter(proposal__status__in=OPEN_WORK, closed_at__isnull=True).exclude(
         declaration=Assignment.Declaration.CONFLICT
     )
     if evaluator_ids is not None:
@@ -72,7 +73,7 @@ class BoardRow:
     assignments: dict[int, Assignment]  # by evaluator id
     conflicts: dict[int, str]  # detected conflicts (organisation of the evaluator), by evaluator id
     conflicted: list[tuple[User, str]]  # the same conflicts as (evaluator, reason), by username
-    active: int  # assignments not recused
+    active: int  # assignments neither recused nor closed
     needs_replacement: int  # recused assignments not replaced yet
     missing: int  # evaluators still to assign to reach the minimum
     assignable: bool  # still open to new assignments
@@ -93,15 +94,20 @@ BOARD_EVALUATOR_FIELDS = (
 )  # fmt: skip
 BOARD_ASSIGNMENT_FIELDS = (
     "id", "proposal_id", "evaluator_id", "declaration", "declaration_reason", "assigned_at", "deadline",
-    "review__id", "review__status", "replacement__id",
+    "review__id", "review__status", "replacement__id", "declaration_deadline", "closed_at", "close_reason",
 )  # fmt: skip
 
 
 def board_proposals(*, cut_off: CutOff) -> QuerySet[Proposal]:
+    """The cut-off's proposals in evaluation, those with overdue work first (`has_overdue`), then by reference."""
+    from calls.evaluation.selectors.deadlines import overdue
+
+    late = Assignment.objects.filter(overdue(timezone.now()), proposal_id=OuterRef("pk"))
     return (
         Proposal.objects.filter(cut_off_id=cut_off.pk, status__in=IN_EVALUATION)
         .select_related("organisation")
-        .order_by("reference")
+        .annotate(has_overdue=Exists(late))
+        .order_by("-has_overdue", "reference")
     )
 
 
@@ -143,7 +149,7 @@ def assignment_board(*, cut_off: CutOff, proposals: list[Proposal]) -> Board:
         assignments = by_proposal.get(proposal.pk, {})
         active = unreplaced = 0
         for a in assignments.values():
-            if not a.is_recused:
+            if not a.is_recused and not a.is_closed:
                 active += 1
             elif not hasattr(a, "replacement"):
                 unreplaced += 1
@@ -188,33 +194,38 @@ def assignment_list() -> QuerySet[Assignment]:
 
 # An assignment's state, as conditions on it: the evaluator's filter and counts and the officer's to-do list
 # all read these.
-TO_DECLARE = Q(declaration=Assignment.Declaration.PENDING)
-TO_SCORE = Q(declaration=Assignment.Declaration.NO_CONFLICT) & (
-    Q(review__isnull=True) | Q(review__status=Review.Status.DRAFT)
+# A closed assignment (reassigned, or superseded by a re-evaluation) is no one's work any more.
+NOT_CLOSED = Q(closed_at__isnull=True)
+TO_DECLARE = Q(declaration=Assignment.Declaration.PENDING) & NOT_CLOSED
+TO_SCORE = (
+    Q(declaration=Assignment.Declaration.NO_CONFLICT)
+    & NOT_CLOSED
+    & (Q(review__isnull=True) | Q(review__status=Review.Status.DRAFT))
 )
 REVIEW_SUBMITTED = Q(review__status=Review.Status.SUBMITTED)
 IN_OPEN_WORK = Q(proposal__status__in=OPEN_WORK)
 
 # The states an evaluator filters their assignments by (My evaluations).
 ASSIGNMENT_STATES = {
-    "open": ("Open work", IN_OPEN_WORK),
+    "open": ("Open work", IN_OPEN_WORK & NOT_CLOSED),
     "to_declare": ("To declare", IN_OPEN_WORK & TO_DECLARE),
     "to_score": ("To score", IN_OPEN_WORK & TO_SCORE),
     "submitted": ("Review submitted", REVIEW_SUBMITTED),
     "recused": ("Recused (conflict declared)", Q(declaration=Assignment.Declaration.CONFLICT)),
     "finished": ("Evaluation finished", ~IN_OPEN_WORK),
+    "closed": ("Closed (reassigned or re-evaluated)", ~NOT_CLOSED),
 }
 
 
 def evaluator_assignments(*, user: User, call_id: int | None = None, state: str | None = None) -> QuerySet[Assignment]:
-    """An evaluator's own assignments: open work first (by deadline), then the finished ones; optionally of one
-    call and in one of ASSIGNMENT_STATES."""
+    """An evaluator's own assignments: open work first (by deadline), then the finished ones, the closed ones
+    last; optionally of one call and in one of ASSIGNMENT_STATES."""
     assignments = assignment_list().filter(evaluator=user)
     if call_id is not None:
         assignments = assignments.filter(proposal__call_id=call_id)
     if state in ASSIGNMENT_STATES:
         assignments = assignments.filter(ASSIGNMENT_STATES[state][1])
-    return assignments.order_by("proposal__status", "deadline", "id")
+    return assignments.order_by(F("closed_at").asc(nulls_first=True), "proposal__status", "deadline", "id")
 
 
 def evaluator_calls(*, user: User) -> list[tuple[int, str]]:
@@ -229,7 +240,7 @@ def evaluator_calls(*, user: User) -> list[tuple[int, str]]:
 
 def evaluator_summary(*, user: User) -> dict:
     """Counts for the evaluator's dashboard panel, in one query."""
-    mine = Assignment.objects.filter(IN_OPEN_WORK, evaluator=user)
+    mine = Assignment.objects.filter(IN_OPEN_WORK, NOT_CLOSED, evaluator=user)
     return mine.aggregate(
         to_declare=Count("pk", filter=TO_DECLARE),
         to_score=Count("pk", filter=TO_SCORE),

@@ -3,9 +3,11 @@
 from dataclasses import dataclass
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
 
 from calls.evaluation.selectors.assignments import IN_OPEN_WORK, TO_DECLARE, TO_SCORE, cut_offs_in_evaluation
 from calls.evaluation.selectors.common import OPEN_WORK
+from calls.evaluation.selectors.deadlines import overdue
 from calls.models import Assignment, CutOff, Decision, DecisionPublication, Proposal, Review, SummaryReport
 from calls.providers import funding_provider
 
@@ -36,6 +38,7 @@ class OfficerWork:
     consensus_due: int  # proposals whose reviews are all in, without a consensus
     to_confirm: list[CutOff]  # every proposal has its consensus; the decisions are not all recorded
     to_publish: list[CutOff]  # every proposal decided, not published
+    overdue: int = 0  # declarations and reviews past their deadline, to chase or reassign
 
 
 def officer_evaluation_work() -> OfficerWork:
@@ -43,9 +46,12 @@ def officer_evaluation_work() -> OfficerWork:
     counts = Assignment.objects.filter(IN_OPEN_WORK).aggregate(
         recusals=Count("pk", filter=Q(declaration=Assignment.Declaration.CONFLICT, replacement__isnull=True)),
         pending=Count("pk", filter=TO_DECLARE),
+        overdue=Count("pk", filter=overdue(timezone.now())),
     )
     unfinished = Assignment.objects.filter(TO_DECLARE | TO_SCORE, proposal_id=OuterRef("pk"))
-    reviewed = Review.objects.filter(assignment__proposal_id=OuterRef("pk"), status=Review.Status.SUBMITTED)
+    reviewed = Review.objects.filter(
+        assignment__proposal_id=OuterRef("pk"), assignment__closed_at__isnull=True, status=Review.Status.SUBMITTED
+    )
     consensus_due = (
         Proposal.objects.filter(status__in=OPEN_WORK, consensus__isnull=True)
         .exclude(type=Proposal.Type.ACCESS)  # decided by the access committee, without a consensus
@@ -60,6 +66,7 @@ def officer_evaluation_work() -> OfficerWork:
         consensus_due=consensus_due,
         to_confirm=[c for c in cut_offs if c.n_waiting and c.n_consensus == c.n_proposals],
         to_publish=[c for c in cut_offs if not c.n_waiting and c.n_decided],
+        overdue=counts["overdue"],
     )
 
 

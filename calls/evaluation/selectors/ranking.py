@@ -9,6 +9,7 @@ from django.db.models.functions import Coalesce
 from calls.evaluation.scheme import SUBMITTED_AT, Scheme, scheme_of, tidy
 from calls.evaluation.selectors.common import DECIDED, IN_EVALUATION, OPEN_WORK, ZERO
 from calls.evaluation.selectors.money import call_funding_position, eu_contribution_expression
+from calls.evaluation.selectors.technical import Technical, technical_annotations, technical_state
 from calls.models import Assignment, Call, CutOff, DecisionPublication, Proposal, Review
 from calls.providers import funding_provider
 
@@ -17,8 +18,15 @@ class Funding:
     ABOVE_LINE = "above_line"
     RESERVE = "reserve"
     BELOW_THRESHOLD = "below_threshold"
+    # A hosting proposal whose technical assessment failed: never funded, whatever its score.
+    TECHNICAL_FAIL = "technical_fail"
 
-    LABELS = {ABOVE_LINE: "Above the funding line", RESERVE: "Reserve list", BELOW_THRESHOLD: "Below threshold"}
+    LABELS = {
+        ABOVE_LINE: "Above the funding line",
+        RESERVE: "Reserve list",
+        BELOW_THRESHOLD: "Below threshold",
+        TECHNICAL_FAIL: "Failed technical assessment",
+    }
 
 
 @dataclass
@@ -31,6 +39,16 @@ class RankedProposal:
     passed: bool | None = None
     rank: int | None = None
     funding: str | None = None
+    technical: str = Technical.NOT_NEEDED
+
+    @property
+    def technical_label(self) -> str:
+        return Technical.LABELS[self.technical]
+
+    @property
+    def technical_ok(self) -> bool:
+        """Nothing technical stands in the way of its selection (technical_refusal agrees)."""
+        return self.technical in (Technical.NOT_NEEDED, Technical.PASSED)
 
     @property
     def funding_label(self) -> str:
@@ -75,9 +93,19 @@ class Ranking:
         return next((r for r in self.rows if r.proposal.pk == proposal_id), None)
 
     @property
+    def technical_missing(self) -> list[RankedProposal]:
+        """Proposals the confirmation would select without a submitted technical assessment."""
+        return [
+            r
+            for r in self.above_line
+            if r.technical == Technical.MISSING and r.proposal.status != Proposal.Status.SELECTED
+        ]
+
+    @property
     def can_confirm(self) -> bool:
-        """decisions_confirm would accept: not published, a consensus on every proposal, something to decide."""
-        return self.published is None and not self.pending and bool(self.rows)
+        """decisions_confirm would accept: not published, a consensus on every proposal, something to decide,
+        and no proposal above the line still waiting for its technical assessment."""
+        return self.published is None and not self.pending and bool(self.rows) and not self.technical_missing
 
     @property
     def can_publish(self) -> bool:
@@ -92,6 +120,7 @@ def _submitted_reviews_expression():
             assignment__proposal=OuterRef("pk"),
             status=Review.Status.SUBMITTED,
             assignment__declaration=Assignment.Declaration.NO_CONFLICT,
+            assignment__closed_at__isnull=True,  # a re-evaluation counts its new experts' reviews only
         )
         .order_by()
         .values("assignment__proposal")
@@ -118,12 +147,14 @@ def sort_key(scheme: Scheme):
 
 def draw_funding_line(rows: list[RankedProposal], budget: Decimal) -> None:
     """Fund the passing proposals top-down while the next one fits; the other passing ones form the reserve
-    list in rank order; failing ones are below threshold."""
+    list in rank order; failing ones are below threshold; a failed technical assessment is never funded."""
     remaining = budget
     line_open = True
     for row in rows:
         if not row.passed:
             row.funding = Funding.BELOW_THRESHOLD
+        elif row.technical == Technical.FAILED:
+            row.funding = Funding.TECHNICAL_FAIL
         elif line_open and row.eu_contribution <= remaining:
             row.funding = Funding.ABOVE_LINE
             remaining -= row.eu_contribution
@@ -134,14 +165,14 @@ def draw_funding_line(rows: list[RankedProposal], budget: Decimal) -> None:
 
 RANKING_FIELDS = (
     "id", "call_id", "cut_off_id", "organisation_id", "organisation__short_name", "reference", "acronym", "title",
-    "status", "submitted_at",
+    "status", "submitted_at", "type",
 )  # fmt: skip
 
 
 def ranking_queryset(*, cut_off: CutOff, scheme: Scheme) -> QuerySet[Proposal]:
     """The proposals of a cut-off in one query: their consensus total, pass and per-criterion scores (`score_0`,
-    `score_1`… in the scheme's order), requested EU contribution, number of submitted reviews, and whether a
-    grant was prepared from it."""
+    `score_1`… in the scheme's order), requested EU contribution, number of submitted reviews, whether a
+    grant was prepared from it, and its technical assessment in force (`technical_status`, `technical_passed`)."""
     joins = {
         f"criterion_{index}": FilteredRelation("consensus__scores", condition=Q(consensus__scores__criterion=code))
         for index, code in enumerate(scheme.codes)
@@ -160,6 +191,7 @@ def ranking_queryset(*, cut_off: CutOff, scheme: Scheme) -> QuerySet[Proposal]:
             reviews_submitted=_submitted_reviews_expression(),
             # A selection with a grant is not withdrawn (the service refuses it): the page offers no withdrawal.
             has_grant=funding_provider().proposal_has_grant("pk"),
+            **technical_annotations(),
             **scores,
         )
         .order_by("pk")
@@ -177,7 +209,12 @@ def cut_off_ranking(*, cut_off: CutOff, call: Call | None = None) -> Ranking:
     rows, pending = [], []
     for proposal in ranking_queryset(cut_off=cut_off, scheme=scheme):
         row = RankedProposal(
-            proposal=proposal, eu_contribution=proposal.requested_eu, reviews_submitted=proposal.reviews_submitted
+            proposal=proposal,
+            eu_contribution=proposal.requested_eu,
+            reviews_submitted=proposal.reviews_submitted,
+            technical=technical_state(
+                proposal_type=proposal.type, status=proposal.technical_status, passed=proposal.technical_passed
+            ),
         )
         if proposal.consensus_total is None:
             pending.append(row)
@@ -212,7 +249,13 @@ def cut_off_ranking(*, cut_off: CutOff, call: Call | None = None) -> Ranking:
     )
     if published is not None:
         ranking.promotion_candidate = next(
-            (r for r in rows if r.proposal.status == Proposal.Status.RESERVE and r.eu_contribution <= available),
+            (
+                r
+                for r in rows
+                if r.proposal.status == Proposal.Status.RESERVE
+                and r.eu_contribution <= available
+                and r.technical != Technical.FAILED  # never selectable
+            ),
             None,
         )
     return ranking

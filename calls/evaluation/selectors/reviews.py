@@ -55,6 +55,8 @@ def submitted_reviews(*, proposal: Proposal) -> list[Review]:
             assignment__proposal_id=proposal.pk,
             status=Review.Status.SUBMITTED,
             assignment__declaration=Assignment.Declaration.NO_CONFLICT,
+            # a closed assignment's review (reassigned, or superseded by a re-evaluation) no longer counts
+            assignment__closed_at__isnull=True,
         )
         .select_related("assignment__evaluator")
         .prefetch_related(Prefetch("scores", queryset=ReviewScore.objects.order_by("id")))

@@ -1,12 +1,14 @@
 """Writes of the evaluation and selection. A proposal moves from eligible to evaluation, and on to selected,
 reserve list, rejected (or withdrawn after selection) only here.
 
-Locks are always taken in this order: call, cut-off, proposals (by primary key), assignments, reviews — and
-the audit chain head last (inside `audit_record`).
+Locks are always taken in this order: call, cut-off, proposals (by primary key), evaluation review requests and
+their committee seats, assignments, reviews — and the audit chain head last (inside `audit_record`).
 
 One module per state machine: `assignments` (assignments and conflict-of-interest declarations), `reviews`
 (individual reviews), `consensus`, `decisions` (decisions, publication, promotion, withdrawal after selection),
-`reports` (Evaluation Summary Reports) and `history` (evaluations recorded from before this system ran).
+`reports` (Evaluation Summary Reports), `history` (evaluations recorded from before this system ran) and
+`deadlines` (reminders before and at each deadline, the reassignment of overdue work); `redress` (evaluation
+reviews: the request, admissibility, the review committee, its opinion and the re-evaluation's conclusion).
 """
 
 from calls.evaluation.services.assignments import (
@@ -16,6 +18,7 @@ from calls.evaluation.services.assignments import (
     assignments_auto_assign,
 )
 from calls.evaluation.services.consensus import consensus_record
+from calls.evaluation.services.deadlines import assignment_reassign, evaluation_reminders_send
 from calls.evaluation.services.decisions import (
     OUTCOME_BY_FUNDING,
     STATUS_BY_OUTCOME,
@@ -26,8 +29,22 @@ from calls.evaluation.services.decisions import (
     selection_withdraw,
 )
 from calls.evaluation.services.history import evaluation_record_history, publication_record_history
+from calls.evaluation.services.redress import (
+    redress_admissibility_record,
+    redress_committee_appoint,
+    redress_committee_declare,
+    redress_conclude,
+    redress_opinion_record,
+    redress_request_submit,
+)
 from calls.evaluation.services.reports import RenderError, summary_report_render, summary_report_retry
 from calls.evaluation.services.reviews import coi_refusal, review_save, review_submit
+from calls.evaluation.services.technical import (
+    feasibility_assign,
+    feasibility_declare,
+    feasibility_record_history,
+    feasibility_save,
+)
 
 __all__ = [
     "OUTCOME_BY_FUNDING",
@@ -36,6 +53,7 @@ __all__ = [
     "RenderError",
     "assignment_create",
     "assignment_declare",
+    "assignment_reassign",
     "assignments_auto_assign",
     "coi_refusal",
     "consensus_record",
@@ -43,7 +61,18 @@ __all__ = [
     "decisions_confirm",
     "decisions_publish",
     "evaluation_record_history",
+    "evaluation_reminders_send",
+    "feasibility_assign",
+    "feasibility_declare",
+    "feasibility_record_history",
+    "feasibility_save",
     "publication_record_history",
+    "redress_admissibility_record",
+    "redress_committee_appoint",
+    "redress_committee_declare",
+    "redress_conclude",
+    "redress_opinion_record",
+    "redress_request_submit",
     "reserve_promote",
     "review_save",
     "review_submit",

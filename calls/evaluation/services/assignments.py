@@ -12,7 +12,7 @@ from calls.access.checks import access_evaluation_refusal
 from calls.evaluation.calendar import assignment_deadlines
 from calls.evaluation.scheme import scheme_of
 from calls.evaluation.selectors import OPEN_WORK, conflict_reason, evaluator_loads, evaluators
-from calls.evaluation.services._common import lock_proposal, move_proposal, status_label
+from calls.evaluation.services._common import closed_refusal, lock_proposal, move_proposal, status_label
 from calls.models import Assignment, CutOff, Proposal
 from calls.transitions import ASSIGNMENT
 from eurohpc.errors import NotPermitted, RuleViolation, StateConflict
@@ -71,13 +71,9 @@ def _notify_assigned(evaluator: User, proposals: list[Proposal], deadline: datet
     )
 
 
-@transaction.atomic
-def assignment_create(
-    *, proposal: Proposal, evaluator: User, actor: User, deadline: datetime | None = None
-) -> Assignment:
-    """Assign one evaluator to one proposal, refusing detected conflicts and a second assignment."""
-    proposal = lock_proposal(proposal)
-    _check_assignable(proposal)
+def _check_evaluator(proposal: Proposal, evaluator: User) -> None:
+    """The checks of any new assignment of `evaluator` to the (locked) `proposal`: the role, a detected conflict
+    of interest, a second assignment."""
     if not (evaluator.is_active and Role.EVALUATOR in evaluator.roles):
         raise RuleViolation(
             f"{evaluator.display_name} is not an evaluator.",
@@ -89,18 +85,31 @@ def assignment_create(
         raise RuleViolation(
             f"Conflict of interest: {conflict}", code="conflict_of_interest", errors={"evaluator": [conflict]}
         )
-    if Assignment.objects.filter(proposal_id=proposal.pk, evaluator_id=evaluator.pk).exists():
+    earlier = Assignment.objects.filter(proposal_id=proposal.pk, evaluator_id=evaluator.pk).first()
+    if earlier is not None and earlier.close_reason == Assignment.CloseReason.RE_EVALUATION:
+        raise StateConflict(
+            f"{evaluator.display_name} evaluated proposal {proposal} before: a re-evaluation after an evaluation "
+            f"review takes new experts.",
+            code="evaluated_before",
+        )
+    if earlier is not None:
         raise StateConflict(
             f"{evaluator.display_name} is already assigned to proposal {proposal}.", code="already_assigned"
         )
-    now = timezone.now()
+
+
+def _insert_assignment(
+    proposal: Proposal, evaluator: User, actor: User, now: datetime, review_deadline: datetime | None,
+    replaces: Assignment | None,
+) -> Assignment:  # fmt: skip
+    """Create the checked assignment with its deadlines from the call's calendar (`review_deadline`, checked,
+    overrides the review's)."""
     declaration_deadline, deadline = assignment_deadlines(
-        call=proposal.call, cut_off=proposal.cut_off, now=now, review_deadline=_deadline(deadline, now)
+        call=proposal.call, cut_off=proposal.cut_off, now=now, review_deadline=review_deadline
     )
-    replaces = _unreplaced_recusal(proposal)
     try:
         with transaction.atomic():
-            assignment = Assignment.objects.create(
+            return Assignment.objects.create(
                 proposal=proposal, evaluator=evaluator, assigned_by=actor, assigned_at=now,
                 declaration_deadline=declaration_deadline, deadline=deadline, replaces=replaces,
             )  # fmt: skip
@@ -108,6 +117,20 @@ def assignment_create(
         raise StateConflict(
             f"{evaluator.display_name} is already assigned to proposal {proposal}.", code="already_assigned"
         ) from None
+
+
+@transaction.atomic
+def assignment_create(
+    *, proposal: Proposal, evaluator: User, actor: User, deadline: datetime | None = None
+) -> Assignment:
+    """Assign one evaluator to one proposal, refusing detected conflicts and a second assignment."""
+    proposal = lock_proposal(proposal)
+    _check_assignable(proposal)
+    _check_evaluator(proposal, evaluator)
+    now = timezone.now()
+    replaces = _unreplaced_recusal(proposal)
+    assignment = _insert_assignment(proposal, evaluator, actor, now, _deadline(deadline, now), replaces)
+    deadline = assignment.deadline
     if proposal.status == Proposal.Status.ELIGIBLE:
         move_proposal(proposal, Proposal.Status.EVALUATION)
     audit_record(
@@ -157,7 +180,7 @@ def assignments_auto_assign(*, cut_off: CutOff, actor: User, deadline: datetime 
     by_evaluator: dict[int, list[Proposal]] = {}
     for proposal in sorted(proposals, key=lambda p: p.reference or ""):
         existing = list(proposal.assignments.all())
-        active = [a for a in existing if not a.is_recused]
+        active = [a for a in existing if not a.is_recused and not a.is_closed]
         need = scheme.min_evaluators - len(active)
         if need <= 0:
             continue
@@ -207,6 +230,9 @@ def assignment_declare(*, assignment: Assignment, conflict: bool, reason: str = 
     assignment = Assignment.objects.select_for_update().select_related("evaluator").get(pk=assignment.pk)
     if assignment.evaluator_id != actor.pk:
         raise NotPermitted("Only the assigned evaluator declares a conflict of interest.")
+    closed = closed_refusal(assignment, proposal)
+    if closed:
+        raise StateConflict(closed, code="assignment_closed")
     if assignment.declaration != Assignment.Declaration.PENDING:
         raise StateConflict(
             f"You already declared {assignment.get_declaration_display().lower()} for proposal {proposal} on "

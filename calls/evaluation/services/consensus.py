@@ -29,6 +29,8 @@ def consensus_record(*, proposal: Proposal, scores: dict, comments: dict, actor:
     submitted = Review.objects.filter(
         assignment__proposal_id=proposal.pk,
         assignment__declaration=Assignment.Declaration.NO_CONFLICT,
+        # Closed assignments' reviews are left out: after a re-evaluation only the new experts' reviews count.
+        assignment__closed_at__isnull=True,
         status=Review.Status.SUBMITTED,
     ).count()
     if submitted < scheme.min_evaluators:

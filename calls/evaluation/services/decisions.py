@@ -17,6 +17,7 @@ from calls.evaluation.selectors import (
     proposal_eu_contribution,
     proposal_grant,
 )
+from calls.evaluation.selectors.technical import missing_message, technical_refusal
 from calls.evaluation.services._common import (
     applicant_recipients,
     lock_call,
@@ -31,6 +32,7 @@ from calls.models import (
     Decision,
     DecisionPublication,
     Proposal,
+    RedressRequest,
 )
 from eurohpc.errors import LimitExceeded, RuleViolation, StateConflict
 from eurohpc.formatting import eur, local
@@ -41,6 +43,7 @@ OUTCOME_BY_FUNDING = {
     Funding.ABOVE_LINE: Decision.Outcome.SELECTED,
     Funding.RESERVE: Decision.Outcome.RESERVE,
     Funding.BELOW_THRESHOLD: Decision.Outcome.REJECTED,
+    Funding.TECHNICAL_FAIL: Decision.Outcome.REJECTED,
 }
 STATUS_BY_OUTCOME = {
     Decision.Outcome.SELECTED: Proposal.Status.SELECTED,
@@ -72,6 +75,18 @@ def _check_not_published(cut_off_id: int) -> None:
         )
 
 
+def _check_not_re_evaluation(proposal: Proposal) -> None:
+    """After publication a proposal is under evaluation again only for an evaluation review's re-evaluation,
+    whose outcome the review's conclusion records (`redress_conclude`), with the ranking recomputed."""
+    request = RedressRequest.objects.filter(proposal_id=proposal.pk, status=RedressRequest.Status.RE_EVALUATION).first()
+    if request is not None:
+        raise StateConflict(
+            f"Proposal {proposal} is being re-evaluated after the evaluation review {request.reference}: its outcome "
+            f"is recorded by concluding the evaluation review.",
+            code="redress_re_evaluation",
+        )
+
+
 def _check_fits(proposal: Proposal, amount: Decimal, available: Decimal, call: Call) -> None:
     if amount > available:
         raise LimitExceeded(
@@ -79,6 +94,13 @@ def _check_fits(proposal: Proposal, amount: Decimal, available: Decimal, call: C
             f"in {call.identifier}: short by {eur(amount - max(available, Decimal('0')))}.",
             code="funding_exceeded",
         )
+
+
+def _check_technical(proposal: Proposal) -> None:
+    """A hosting proposal is selected only with a submitted, passed technical assessment."""
+    refusal = technical_refusal(proposal)
+    if refusal is not None:
+        raise StateConflict(refusal.message, code=refusal.code)
 
 
 def _record(*, proposal: Proposal, outcome: str, kind: str, rank, actor: User, reason: str, eu: Decimal) -> Decision:
@@ -122,6 +144,7 @@ def decision_record(*, proposal: Proposal, outcome: str, actor: User, reason: st
             f"Proposal {proposal} is {status_label(proposal)}: decisions are taken on evaluated proposals.",
             code="not_in_evaluation",
         )
+    _check_not_re_evaluation(proposal)
     _check_not_published(proposal.cut_off_id)
     consensus = getattr(proposal, "consensus", None)
     if consensus is None:
@@ -134,6 +157,7 @@ def decision_record(*, proposal: Proposal, outcome: str, actor: User, reason: st
         return Decision.objects.filter(proposal_id=proposal.pk).order_by("-id").first()  # already so
     eu = proposal_eu_contribution(proposal=proposal)
     if outcome == Decision.Outcome.SELECTED:
+        _check_technical(proposal)
         _check_fits(proposal, eu, call_available_amount(call), call)
     ranking = cut_off_ranking(cut_off=proposal.cut_off, call=call)
     row = ranking.row_for(proposal.pk)
@@ -151,7 +175,8 @@ def decision_record(*, proposal: Proposal, outcome: str, actor: User, reason: st
 @transaction.atomic
 def decisions_confirm(*, cut_off: CutOff, actor: User) -> list[Decision]:
     """Record the proposed outcome of every ranked proposal of the cut-off: above the funding line →
-    selected, reserve list → reserve, below threshold → rejected. Needs a consensus on every proposal."""
+    selected, reserve list → reserve, below threshold or a failed technical assessment → rejected. Needs a
+    consensus on every proposal and a submitted technical assessment on every hosting proposal it selects."""
     call = lock_call(cut_off.call_id)
     _check_not_access(call)
     cut_off = CutOff.objects.select_for_update().get(pk=cut_off.pk)
@@ -168,6 +193,11 @@ def decisions_confirm(*, cut_off: CutOff, actor: User) -> list[Decision]:
         raise StateConflict(f"The consensus is missing for: {names}.", code="no_consensus")
     if not ranking.rows:
         raise StateConflict("This cut-off has no evaluated proposal to decide on.", code="nothing_to_decide")
+    if ranking.technical_missing:
+        raise StateConflict(
+            " ".join(missing_message(r.proposal) for r in ranking.technical_missing),
+            code="technical_assessment_missing",
+        )
     decisions = []
     # Releases first, so that money a proposal gives back is there for the ones selected after it.
     rows = sorted(ranking.rows, key=lambda r: (r.funding == Funding.ABOVE_LINE, r.rank))
@@ -261,6 +291,7 @@ def reserve_promote(*, proposal: Proposal, actor: User, reason: str = "") -> Dec
         raise StateConflict(
             "The decisions of this cut-off are not published yet: record the decision instead.", code="not_published"
         )
+    _check_technical(proposal)
     ranking = cut_off_ranking(cut_off=proposal.cut_off, call=call)
     row = ranking.row_for(proposal.pk)
     _check_fits(proposal, row.eu_contribution, ranking.available, call)

@@ -4,7 +4,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from calls.evaluation.scheme import number, scheme_of
-from calls.evaluation.services._common import lock_proposal, status_label
+from calls.evaluation.services._common import closed_refusal, lock_proposal, status_label
 from calls.models import Assignment, Proposal, Review, ReviewScore
 from calls.transitions import REVIEW
 from eurohpc.errors import NotPermitted, StateConflict
@@ -36,6 +36,9 @@ def review_save(
     assignment = Assignment.objects.select_for_update().get(pk=assignment.pk)
     if assignment.evaluator_id != actor.pk:
         raise NotPermitted("Only the assigned evaluator writes this review.")
+    closed = closed_refusal(assignment, proposal)
+    if closed:
+        raise StateConflict(closed, code="assignment_closed")
     refusal = coi_refusal(assignment, proposal, "scoring it")
     if refusal:
         raise NotPermitted(refusal, code="conflict_of_interest_gate")

@@ -14,6 +14,8 @@ SEEDERS = [
     "calls.seed.demo",
     "calls.seed.demo_evaluation",
     "calls.seed.demo_access",
+    "calls.seed.demo_redress",  # a published cut-off of its own, after the evaluation's demo experts exist
+    "calls.seed.demo_deadlines",  # after every seeder that assigns experts: its reminder pass covers them all
     "grants.seed.demo",
 ]
 
@@ -46,6 +48,7 @@ class Command(BaseCommand):
             role_names = ", ".join(str(r.label) for r in roles)
             self.stdout.write(f"  {username:<11} {role_names}{f' ({org})' if org else ''}")
         from calls.seed.demo_access import DEMO_LOGINS
+        from calls.seed.demo_redress import DEMO_LOGINS as REDRESS_LOGINS
 
-        for username, description in DEMO_LOGINS:
+        for username, description in [*DEMO_LOGINS, *REDRESS_LOGINS]:
             self.stdout.write(f"  {username:<11} {description}")

@@ -176,13 +176,14 @@ class Loader:
 class People:
     """The organisations and users of the scale dataset (all with the password `scale-only-password`)."""
 
-    def __init__(self, *, organisations, applicants, evaluators, officer, finance, operators):
+    def __init__(self, *, organisations, applicants, evaluators, officer, finance, operators, technical_experts=()):
         self.organisations: list[Organisation] = organisations
         self.applicants: dict[int, User] = applicants  # organisation id -> its applicant
         self.evaluators: list[User] = evaluators
         self.officer: User = officer
         self.finance: User = finance
         self.operators: list[User] = operators
+        self.technical_experts: list[User] = list(technical_experts)
 
 
 def build_people(*, load: Loader, counts: dict[str, int], now) -> People:
@@ -214,6 +215,9 @@ def build_people(*, load: Loader, counts: dict[str, int], now) -> People:
     for n in range(n_evaluators):
         plan.append((user(f"scale-evaluator-{n:04d}", "Expert", f"{n:04d}"), Role.EVALUATOR))
     plan.append((user("scale-officer", "Programme", "Officer"), Role.PROGRAMME_OFFICER))
+    # A few hosting experts assess the technical feasibility of the new systems and upgrades.
+    for n in range(max(2, n_evaluators // 100)):
+        plan.append((user(f"scale-technical-{n:03d}", "Technical", f"{n:03d}"), Role.TECHNICAL_EXPERT))
     plan.append((user("scale-finance", "Finance", "Officer"), Role.FINANCE_OFFICER))
     for n, organisation in enumerate(organisations[:n_hosts]):
         plan.append((user(f"scale-operator-{n:03d}", "Operator", f"{n:03d}", organisation), Role.HOSTING_OPERATOR))
@@ -229,6 +233,7 @@ def build_people(*, load: Loader, counts: dict[str, int], now) -> People:
         officer=by_role[Role.PROGRAMME_OFFICER][0],
         finance=by_role[Role.FINANCE_OFFICER][0],
         operators=by_role[Role.HOSTING_OPERATOR],
+        technical_experts=by_role[Role.TECHNICAL_EXPERT],
     )
 
 

@@ -1,0 +1,219 @@
+"""Pages of the technical assessment of hosting proposals: the programme office's queue with its assignments,
+a technical expert's list and assessment page (declaration first, then the structured form). Parse, call one
+service or selector, render; refusals keep their 4xx status through `form_post`."""
+
+from django import forms
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+
+from calls.evaluation import selectors, services
+from calls.evaluation.actions import technical_actions
+from calls.evaluation.feasibility import FAIL, PASS, item_groups
+from calls.evaluation.forms import ConflictDeclarationForm
+from calls.evaluation.selectors.technical import QUEUE_SCOPES, assessment_list, expert_summary
+from calls.models import FeasibilityAssessment, Proposal
+from eurohpc import limits
+from eurohpc.pages import form_post
+from eurohpc.pages import require_perm as _require
+
+PAGE_SIZE = 50
+
+
+# --- the programme office's queue -------------------------------------------------------------------------
+
+
+class TechnicalAssignForm(forms.Form):
+    expert = forms.ModelChoiceField(queryset=selectors.technical_experts(), label="Technical expert")
+
+
+def _queue_context(request, form=None, form_for: int | None = None) -> dict:
+    scope = request.GET.get("scope") if request.GET.get("scope") in QUEUE_SCOPES else "open"
+    page = Paginator(selectors.technical_queue(scope=scope), PAGE_SIZE).get_page(request.GET.get("page"))
+    return {
+        "page": page,
+        "rows": selectors.technical_queue_rows(proposals=list(page.object_list)),
+        "scope": scope,
+        "scopes": [(key, label) for key, (label, _) in QUEUE_SCOPES.items()],
+        "can_manage": request.user.has_perm("calls.manage_evaluation"),
+        "now": timezone.now(),
+        "form": form,
+        "form_for": form_for,
+        "query": f"scope={scope}",
+    }
+
+
+@login_required
+@require_GET
+def technical_queue(request):
+    _require(request, "calls.view_evaluation")
+    return render(request, "evaluation/technical_queue.html", _queue_context(request))
+
+
+@login_required
+@require_POST
+def technical_assign(request, pk: int):
+    _require(request, "calls.manage_evaluation")
+    proposal = get_object_or_404(Proposal.objects.select_related("call", "cut_off", "organisation"), pk=pk)
+    form = TechnicalAssignForm(request.POST)
+    return form_post(
+        request,
+        form=form,
+        template="evaluation/technical_queue.html",
+        context=lambda: _queue_context(request, form, proposal.pk),
+        save=lambda data: services.feasibility_assign(proposal=proposal, expert=data["expert"], actor=request.user),
+        success=lambda a: f"{a.expert.display_name} assigned to the technical assessment of {proposal}.",
+        redirect_to=reverse("evaluation-technical-queue"),
+        invalid_message="Choose a technical expert.",
+    )
+
+
+# --- the technical expert ---------------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def expert_assessments(request):
+    _require(request, "calls.assess_technical")
+    page = Paginator(selectors.expert_assessments(user=request.user), PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "evaluation/technical_list.html", {"page": page, "now": timezone.now()})
+
+
+def _own(request, pk: int) -> FeasibilityAssessment:
+    _require(request, "calls.assess_technical")
+    return get_object_or_404(selectors.expert_assessments(user=request.user), pk=pk)
+
+
+def _form_values(data) -> tuple[dict, dict, str]:
+    """The posted verdicts (`item-<code>`), comments (`comment-<code>`) and summary, as the service takes them."""
+    items, comments = {}, {}
+    for _, specs in item_groups():
+        for spec in specs:
+            verdict = data.get(f"item-{spec.code}", "")
+            if verdict:
+                items[spec.code] = verdict
+            comment = data.get(f"comment-{spec.code}", "")
+            if comment.strip():
+                comments[spec.code] = comment
+    return items, comments, data.get("summary", "")
+
+
+def _assessment_context(request, assessment: FeasibilityAssessment, form=None, posted=None, errors=None) -> dict:
+    draft = assessment.draft or {}
+    items, comments, summary = posted or (draft.get("items", {}), draft.get("comments", {}), assessment.summary)
+    errors = errors or {}
+    recorded = {i.item: i for i in assessment.items.all()}
+    groups = [
+        (
+            group,
+            [
+                {
+                    "spec": spec,
+                    "verdict": items.get(spec.code, ""),
+                    "comment": comments.get(spec.code, ""),
+                    "recorded": recorded.get(spec.code),
+                    "errors": [*errors.get(f"items.{spec.code}", []), *errors.get(f"comments.{spec.code}", [])],
+                }
+                for spec in specs
+            ],
+        )
+        for group, specs in item_groups()
+    ]
+    return {
+        "assessment": assessment,
+        "proposal": assessment.proposal,
+        "actions": technical_actions(assessment=assessment, user=request.user),
+        "declaration_form": form or ConflictDeclarationForm(),
+        "groups": groups,
+        "summary": summary,
+        "summary_errors": errors.get("summary", []),
+        "verdicts": [(PASS, "Pass"), (FAIL, "Fail")],
+        "comment_limit": limits.REVIEW_COMMENT,
+        "now": timezone.now(),
+    }
+
+
+@login_required
+@require_GET
+def assessment_page(request, pk: int):
+    assessment = _own(request, pk)
+    return render(request, "evaluation/technical_assessment.html", _assessment_context(request, assessment))
+
+
+def _assessment_url(assessment: FeasibilityAssessment) -> str:
+    return reverse("evaluation-technical-assessment", args=[assessment.pk])
+
+
+@login_required
+@require_POST
+def assessment_declare(request, pk: int):
+    assessment = _own(request, pk)
+    form = ConflictDeclarationForm(request.POST)
+
+    def save(data) -> bool:
+        conflict = data["declaration"] == "conflict"
+        services.feasibility_declare(
+            assessment=assessment, conflict=conflict, reason=data["reason"], actor=request.user
+        )
+        return conflict
+
+    def errors_on_form(exc):
+        for field, problems in exc.errors.items():
+            for problem in problems:
+                form.add_error(field if field in form.fields else None, problem)
+
+    return form_post(
+        request,
+        form=form,
+        template="evaluation/technical_assessment.html",
+        context=lambda: _assessment_context(request, assessment, form),
+        save=save,
+        success=lambda conflict: (
+            f"Conflict of interest recorded: you are recused from the technical assessment of {assessment.proposal}."
+            if conflict
+            else f"Declaration recorded: proposal {assessment.proposal} is open to you."
+        ),
+        redirect_to=_assessment_url(assessment),
+        on_refusal=errors_on_form,
+    )
+
+
+@login_required
+@require_POST
+def assessment_save(request, pk: int):
+    assessment = _own(request, pk)
+    items, comments, summary = _form_values(request.POST)
+    submit = request.POST.get("action") == "submit"
+    refusal: dict = {}
+
+    def on_refusal(exc):
+        refusal["errors"] = exc.errors
+
+    return form_post(
+        request,
+        template="evaluation/technical_assessment.html",
+        context=lambda: _assessment_context(
+            request,
+            get_object_or_404(assessment_list(), pk=assessment.pk),
+            posted=(items, comments, summary),
+            errors=refusal.get("errors"),
+        ),
+        save=lambda _: services.feasibility_save(
+            assessment=assessment, items=items, comments=comments, summary=summary, actor=request.user, submit=submit
+        ),
+        success="Technical assessment submitted: it is now locked." if submit else "Draft saved.",
+        redirect_to=_assessment_url(assessment),
+        on_refusal=on_refusal,
+        list_errors=False,
+    )
+
+
+def technical_expert_dashboard_context(request) -> dict:
+    """The technical expert's panel of the dashboard: counts and the next assessments."""
+    upcoming = list(
+        selectors.expert_assessments(user=request.user).filter(proposal__status__in=selectors.OPEN_WORK)[:5]
+    )
+    return {"technical": {**expert_summary(user=request.user), "upcoming": upcoming, "now": timezone.now()}}
