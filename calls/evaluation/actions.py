@@ -5,7 +5,6 @@ Each answer uses the permission the view checks and the state rule of the servic
 scores are still checked against the scheme when they are sent (a submission needs every criterion).
 """
 
-from calls.access.checks import access_evaluation_refusal
 from calls.evaluation.selectors import OPEN_WORK, Ranking, cut_off_ranking, overdue_step
 from calls.evaluation.selectors.technical import TECHNICAL_OPEN
 from calls.models import Assignment, Call, CutOff, Proposal, Review
@@ -52,13 +51,10 @@ def assignment_actions(*, assignment: Assignment, user) -> list[str]:
 def may_reassign(*, assignment: Assignment, user, now=None) -> bool:
     """assignment_reassign: a programme officer, on an overdue assignment (open, its step late, no submitted review,
     the proposal under evaluation). Reads the assignment's proposal and review (select_related them). Whether a
-    replacement is possible is the list of candidates' business (`overdue_assignments`). An access application's
-    assignment is also asked whether reviewers may still be assigned (two queries, for access applications only)."""
-    return (
-        user.has_perm("calls.reassign_assignment")
-        and overdue_step(assignment, now) is not None
-        and access_evaluation_refusal(assignment.proposal, "assign") is None
-    )
+    replacement is possible is the list of candidates' business (`overdue_assignments`). An access application
+    with an assignment already passed `access_evaluation_refusal` when it was assigned, and what that check reads
+    (its mode, its technical assessment) does not change afterwards: it is not asked again per row."""
+    return user.has_perm("calls.reassign_assignment") and overdue_step(assignment, now) is not None
 
 
 def cut_off_actions(*, cut_off: CutOff, user, ranking: Ranking | None = None) -> list[str]:
