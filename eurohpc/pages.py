@@ -45,6 +45,18 @@ def _refused(request, exc: DomainError, *, template: str, context: Context, on_r
     return render_refusal(request, exc, template, {**_context(context), **(extra or {})}, list_errors=list_errors)
 
 
+def errors_onto(form) -> Callable[[DomainError], None]:
+    """An `on_refusal` that puts a refusal's field errors on `form` (on the field when the form has it, else on the
+    form as a whole)."""
+
+    def put(exc: DomainError) -> None:
+        for field, problems in (exc.errors or {}).items():
+            for problem in problems:
+                form.add_error(field if field in form.fields else None, problem)
+
+    return put
+
+
 def form_post(
     request,
     *,

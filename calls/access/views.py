@@ -28,7 +28,7 @@ from calls.evaluation.selectors import evaluators
 from calls.evaluation.services import assignment_create
 from calls.models import Assignment, Call, CutOff, Proposal
 from calls.selectors import proposal_timeline
-from eurohpc.pages import form_post
+from eurohpc.pages import errors_onto, form_post
 from eurohpc.pages import require_perm as _require
 from hosting.models import PartitionQuota
 from hosting.services import access_pool_set
@@ -298,12 +298,6 @@ def _action(request, pk: int, perm: str, save, success, form_class=None, form_na
     _require(request, perm, application)
     form = form_class(request.POST, **form_kwargs) if form_class else None
 
-    def errors_on_form(exc):
-        if form is not None:
-            for field, problems in exc.errors.items():
-                for problem in problems:
-                    form.add_error(field if field in form.fields else None, problem)
-
     return form_post(
         request,
         form=form,
@@ -312,7 +306,7 @@ def _action(request, pk: int, perm: str, save, success, form_class=None, form_na
         save=lambda data: save(application, data),
         success=success,
         redirect_to=_detail_url(application),
-        on_refusal=errors_on_form,
+        on_refusal=errors_onto(form) if form is not None else None,
     )
 
 

@@ -33,7 +33,7 @@ from calls.evaluation.scheme import scheme_from_data, scheme_of
 from calls.evaluation.views_redress import outcome_redress
 from calls.models import Assignment, CutOff, Document, Proposal, Review, SummaryReport
 from calls.selectors import proposal_for
-from eurohpc.pages import form_post, refusable
+from eurohpc.pages import errors_onto, form_post, refusable
 from eurohpc.pages import require_perm as _require
 
 PAGE_SIZE = 50
@@ -128,11 +128,6 @@ def assignment_declare(request, pk: int):
         services.assignment_declare(assignment=assignment, conflict=conflict, reason=data["reason"], actor=request.user)
         return conflict
 
-    def errors_on_form(exc):
-        for field, problems in exc.errors.items():
-            for problem in problems:
-                form.add_error(field if field in form.fields else None, problem)
-
     return form_post(
         request,
         form=form,
@@ -145,7 +140,7 @@ def assignment_declare(request, pk: int):
             else f"Declaration recorded: proposal {assignment.proposal} is open to you."
         ),
         redirect_to=_assignment_url(assignment),
-        on_refusal=errors_on_form,
+        on_refusal=errors_onto(form),
     )
 
 

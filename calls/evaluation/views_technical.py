@@ -17,7 +17,7 @@ from calls.evaluation.forms import ConflictDeclarationForm
 from calls.evaluation.selectors.technical import QUEUE_SCOPES, assessment_list, expert_summary
 from calls.models import FeasibilityAssessment, Proposal
 from eurohpc import limits
-from eurohpc.pages import form_post
+from eurohpc.pages import errors_onto, form_post
 from eurohpc.pages import require_perm as _require
 
 PAGE_SIZE = 50
@@ -160,11 +160,6 @@ def assessment_declare(request, pk: int):
         )
         return conflict
 
-    def errors_on_form(exc):
-        for field, problems in exc.errors.items():
-            for problem in problems:
-                form.add_error(field if field in form.fields else None, problem)
-
     return form_post(
         request,
         form=form,
@@ -177,7 +172,7 @@ def assessment_declare(request, pk: int):
             else f"Declaration recorded: proposal {assessment.proposal} is open to you."
         ),
         redirect_to=_assessment_url(assessment),
-        on_refusal=errors_on_form,
+        on_refusal=errors_onto(form),
     )
 
 

@@ -20,6 +20,7 @@ from calls.evaluation.services import (
     redress_conclude,
     redress_opinion_record,
     redress_request_submit,
+    summary_report_retry,
 )
 from calls.models import Assignment, Decision, Proposal, RedressRequest, SummaryReport
 from eurohpc.errors import NotPermitted, RuleViolation, StateConflict
@@ -285,6 +286,21 @@ def test_decision_record_refused_during_a_re_evaluation(published, applicant, fr
         f"Proposal EUROHPC-2026-CEI-AI-03-0003 is being re-evaluated after the evaluation review {request.reference}: "
         f"its outcome is recorded by concluding the evaluation review."
     )
+
+
+def test_summary_report_retry_refused_during_a_re_evaluation(
+    published, applicant, freezer, programme_officer, committee
+):
+    send_to_re_evaluation(submit(published[2], applicant, freezer), programme_officer, committee)
+    SummaryReport.objects.filter(proposal=published[2]).update(status=SummaryReport.Status.FAILED, error="x")
+    with pytest.raises(StateConflict) as refused:
+        summary_report_retry(proposal=published[2], actor=programme_officer)
+    assert refused.value.code == "re_evaluation"
+    assert refused.value.message == (
+        "Proposal EUROHPC-2026-CEI-AI-03-0003 is being re-evaluated after an evaluation review: its summary report "
+        "is rendered again when the review is concluded."
+    )
+    assert SummaryReport.objects.get(proposal=published[2]).status == SummaryReport.Status.FAILED
 
 
 # --- the conclusion -----------------------------------------------------------------------------------------

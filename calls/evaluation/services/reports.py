@@ -85,6 +85,13 @@ def summary_report_retry(*, proposal: Proposal, actor: User) -> SummaryReport:
         raise StateConflict(f"Proposal {proposal} has no summary report: publish the decisions first.")
     if report.status == SummaryReport.Status.READY:
         raise StateConflict(f"The summary report of proposal {proposal} is ready: nothing to retry.", code="ready")
+    if Proposal.objects.filter(pk=proposal.pk, status=Proposal.Status.EVALUATION).exists():
+        # A re-evaluation after an evaluation review: the contested consensus is gone, the new one not decided yet.
+        raise StateConflict(
+            f"Proposal {proposal} is being re-evaluated after an evaluation review: its summary report is rendered "
+            f"again when the review is concluded.",
+            code="re_evaluation",
+        )
     report.status = SummaryReport.Status.PENDING
     report.error = ""
     report.save(update_fields=["status", "error"])
