@@ -3,7 +3,7 @@ from calls.models.calls import Call, CutOff
 from calls.models.evaluation import *  # noqa: F403  (evaluation and selection)
 from calls.models.proposals import BudgetLine, ConsortiumMember, Document, Proposal
 from calls.models.redress import RedressCommitteeMember, RedressRequest
-from calls.models.technical import TECHNICAL_TYPES, FeasibilityAssessment, FeasibilityItem
+from calls.models.technical import TECHNICAL_TYPES, FeasibilityAssessment, FeasibilityItem, FeasibilityReminder
 
 __all__ = [
     "TECHNICAL_TYPES",
@@ -16,6 +16,7 @@ __all__ = [
     "Document",
     "FeasibilityAssessment",
     "FeasibilityItem",
+    "FeasibilityReminder",
     "Proposal",
     "RedressCommitteeMember",
     "RedressRequest",

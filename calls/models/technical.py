@@ -43,13 +43,21 @@ class FeasibilityAssessment(models.Model):
     passed = models.BooleanField(null=True, blank=True, help_text="every item passed (set on submission)")
     summary = models.TextField(blank=True, validators=[MaxLengthValidator(limits.REVIEW_COMMENT)])
     submitted_at = models.DateTimeField(null=True, blank=True)
+    # Closed when the programme office reassigns it after its deadline: the draft is kept, no longer accepted.
+    closed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["proposal", "expert"], name="feasibility_once_per_expert"),
-            # One assessment in force per proposal: another expert is assigned only after a recusal.
+            # One assessment in force per proposal: another expert is assigned only after a recusal or a
+            # reassignment.
             models.UniqueConstraint(
-                fields=["proposal"], condition=~Q(declaration="conflict"), name="feasibility_one_in_force"
+                fields=["proposal"],
+                condition=~Q(declaration="conflict") & Q(closed_at__isnull=True),
+                name="feasibility_one_in_force",
+            ),
+            models.CheckConstraint(
+                condition=Q(closed_at__isnull=True) | Q(status="draft"), name="feasibility_closed_not_submitted"
             ),
             models.CheckConstraint(
                 condition=Q(declaration__in=["pending", "no_conflict", "conflict"]), name="feasibility_decl_valid"
@@ -92,3 +100,24 @@ class FeasibilityItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.item}: {'pass' if self.passed else 'fail'}"
+
+
+class FeasibilityReminder(models.Model):
+    """A reminder sent to a technical expert about the deadline of one assessment: at most one of each kind."""
+
+    class Kind(models.TextChoices):
+        SOON = "soon", "Assessment due soon"
+        DUE = "due", "Assessment deadline reached"
+
+    assessment = models.ForeignKey(FeasibilityAssessment, on_delete=models.CASCADE, related_name="reminders")
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    sent_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["assessment", "kind"], name="feasibility_reminder_once_per_kind"),
+            models.CheckConstraint(condition=Q(kind__in=["soon", "due"]), name="feasibility_reminder_kind_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.assessment}"
