@@ -89,6 +89,10 @@ ACTIONS: dict[str, Action] = {
     "evaluation.technical_submit": Action(
         "Technical assessment submitted", "{actor} submitted the technical assessment of the proposal {target}."
     ),
+    "evaluation.technical_reassign": Action(
+        "Technical assessment reassigned",
+        "{actor} reassigned the overdue technical assessment of the proposal {target} to another expert.",
+    ),
     "evaluation.technical_record_history": Action(
         "Technical assessment recorded from the published selection",
         "{actor} recorded the technical assessment of the proposal {target} from the programme's published selection.",

@@ -6,7 +6,7 @@ scores are still checked against the scheme when they are sent (a submission nee
 """
 
 from calls.evaluation.selectors import OPEN_WORK, Ranking, cut_off_ranking, overdue_step
-from calls.evaluation.selectors.technical import TECHNICAL_OPEN
+from calls.evaluation.selectors.technical import TECHNICAL_OPEN, assessment_overdue
 from calls.models import Assignment, Call, CutOff, Proposal, Review
 
 # In the order the assignment page shows them.
@@ -76,13 +76,21 @@ TECHNICAL_ACTIONS = ("declare", "save", "submit")
 
 def technical_actions(*, assessment, user) -> list[str]:
     """The actions of TECHNICAL_ACTIONS the technical expert may take on their `assessment` now (the rules of
-    feasibility_declare and feasibility_save: their own, the proposal still open, declared, not submitted)."""
+    feasibility_declare and feasibility_save: their own, the proposal still open, not closed, declared, not
+    submitted)."""
     if assessment.expert_id != user.pk or not user.has_perm("calls.assess_technical"):
         return []
-    if assessment.proposal.status not in TECHNICAL_OPEN:
+    if assessment.proposal.status not in TECHNICAL_OPEN or assessment.closed_at is not None:
         return []
     if assessment.declaration == Assignment.Declaration.PENDING:
         return ["declare"]
     if assessment.declaration == Assignment.Declaration.NO_CONFLICT and assessment.status == "draft":
         return ["save", "submit"]
     return []
+
+
+def may_reassign_technical(*, assessment, user, now=None) -> bool:
+    """feasibility_reassign: a programme officer, on an overdue technical assessment (open: not closed, not
+    recused, not submitted, the proposal still open; past its deadline). Reads the assessment's proposal. Whether
+    another expert is available is the queue's list of candidates' business."""
+    return user.has_perm("calls.reassign_assignment") and assessment_overdue(assessment, now)

@@ -1,5 +1,6 @@
 """The technical assessment API: the office's queue or the expert's own list, an assessment, the expert's
-declaration and assessment, the office's assignment. Thin views over the services and selectors."""
+declaration and assessment, the office's assignment and its reassignment of an overdue assessment. Thin views
+over the services and selectors."""
 
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404
@@ -16,11 +17,13 @@ from calls.evaluation.serializers_technical import (
     FeasibilityInput,
     TechnicalAssignInput,
     TechnicalDeclarationInput,
+    TechnicalReassignInput,
     TechnicalRowSerializer,
 )
 from calls.models import FeasibilityAssessment, Proposal
 from eurohpc.api.pagination import PageNumberPagination
 from eurohpc.api.permissions import check
+from eurohpc.permissions import denial_message
 
 ONLY_TECHNICAL = "Only programme officers and technical experts see technical assessments."
 
@@ -125,5 +128,22 @@ class TechnicalAssignApi(APIView):
         assessment = services.feasibility_assign(proposal=proposal, actor=request.user, **data.validated_data)
         return Response(
             FeasibilityAssessmentSerializer(assessment_list().get(pk=assessment.pk), context={"request": request}).data,
+            status=201,
+        )
+
+
+class TechnicalReassignApi(APIView):
+    @extend_schema(request=TechnicalReassignInput, responses={201: FeasibilityAssessmentSerializer, **ERRORS})
+    def post(self, request, pk: int):
+        """Reassign an overdue technical assessment (programme officers): the late expert's assessment is closed
+        (their draft kept, no longer accepted) and `expert` assigned with the checks of any assignment. Answers the
+        new assessment."""
+        check(request.user, "calls.reassign_assignment", message=denial_message("calls.reassign_assignment"))
+        assessment = get_object_or_404(FeasibilityAssessment.objects.all(), pk=pk)
+        data = TechnicalReassignInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        new = services.feasibility_reassign(assessment=assessment, actor=request.user, **data.validated_data)
+        return Response(
+            FeasibilityAssessmentSerializer(assessment_list().get(pk=new.pk), context={"request": request}).data,
             status=201,
         )

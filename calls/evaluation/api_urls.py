@@ -44,6 +44,11 @@ urlpatterns = [
         name="api-technical-save",
     ),
     path(
+        "evaluation/technical/assessments/<id:pk>/reassign/",
+        api_technical.TechnicalReassignApi.as_view(),
+        name="api-technical-reassign",
+    ),
+    path(
         "evaluation/technical/proposals/<id:pk>/assignment/",
         api_technical.TechnicalAssignApi.as_view(),
         name="api-technical-assign",

@@ -41,9 +41,12 @@ if evaluator_may_view not in VIEW_PROPOSAL_GRANTS:
 
 
 # A technical expert reads a hosting proposal (content, documents) once they declared no conflict on its
-# technical assessment; never the scientific reviews, scores or other proposals.
+# technical assessment; never the scientific reviews, scores or other proposals. A closed assessment (reassigned
+# after its deadline) opens nothing.
 def _technical_no_conflict(user):
-    return FeasibilityAssessment.objects.filter(expert_id=user.pk, declaration=Assignment.Declaration.NO_CONFLICT)
+    return FeasibilityAssessment.objects.filter(
+        expert_id=user.pk, declaration=Assignment.Declaration.NO_CONFLICT, closed_at__isnull=True
+    )
 
 
 def technical_expert_visibility(user) -> Q:

@@ -4,7 +4,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from calls.evaluation.actions import TECHNICAL_ACTIONS, technical_actions
-from calls.evaluation.selectors.technical import Technical
+from calls.evaluation.selectors.technical import Technical, assessment_overdue
 from calls.models import FeasibilityAssessment, Proposal
 from eurohpc import limits
 from eurohpc.dates import plausible_year
@@ -46,12 +46,16 @@ class FeasibilityAssessmentSerializer(serializers.ModelSerializer):
     actions = serializers.SerializerMethodField(
         help_text="what the requesting user may do with the assessment now (declare, save, submit)"
     )
+    overdue = serializers.SerializerMethodField(
+        help_text="open (not closed, not recused, not submitted) and past its deadline; still accepted until reassigned"
+    )
 
     class Meta:
         model = FeasibilityAssessment
         fields = [
             "id", "proposal", "expert", "assigned_at", "deadline", "declaration", "declaration_reason",
-            "declared_at", "status", "passed", "summary", "submitted_at", "items", "draft", "actions",
+            "declared_at", "status", "passed", "summary", "submitted_at", "closed_at", "overdue", "items", "draft",
+            "actions",
         ]  # fmt: skip
         read_only_fields = fields
 
@@ -64,6 +68,9 @@ class FeasibilityAssessmentSerializer(serializers.ModelSerializer):
         if request is None or request.user.pk != assessment.expert_id:
             return {}
         return assessment.draft or {}
+
+    def get_overdue(self, assessment) -> bool:
+        return assessment_overdue(assessment)
 
     @extend_schema_field(serializers.ListField(child=serializers.ChoiceField(choices=TECHNICAL_ACTIONS)))
     def get_actions(self, assessment) -> list[str]:
@@ -87,6 +94,11 @@ class TechnicalRowSerializer(serializers.Serializer):
 class TechnicalAssignInput(serializers.Serializer):
     expert = serializers.PrimaryKeyRelatedField(queryset=User.objects.filter(is_active=True).order_by("username"))
     deadline = serializers.DateTimeField(required=False, allow_null=True, default=None, validators=[plausible_year])
+
+
+class TechnicalReassignInput(serializers.Serializer):
+    expert = serializers.PrimaryKeyRelatedField(queryset=User.objects.filter(is_active=True).order_by("username"))
+    reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=limits.REASON)
 
 
 class TechnicalDeclarationInput(serializers.Serializer):

@@ -1,9 +1,14 @@
-"""Background work of the evaluation: rendering the Evaluation Summary Reports, reminding experts of their
-deadlines."""
+"""Background work of the evaluation: rendering the Evaluation Summary Reports, reminding experts (evaluators and
+technical experts) of their deadlines."""
 
 from celery import shared_task
 
-from calls.evaluation.services import RenderError, evaluation_reminders_send, summary_report_render
+from calls.evaluation.services import (
+    RenderError,
+    evaluation_reminders_send,
+    feasibility_reminders_send,
+    summary_report_render,
+)
 
 
 @shared_task(name="calls.render_summary_report", bind=True, max_retries=3, acks_late=True)
@@ -20,6 +25,6 @@ def render_summary_report(self, *, report_id: int) -> bool:
 
 @shared_task(name="calls.send_evaluation_reminders", acks_late=True)
 def send_evaluation_reminders() -> int:
-    """Hourly (celery beat). Idempotent: each reminder of an assignment is sent once, however often this runs or
-    however many workers run it at the same time."""
-    return evaluation_reminders_send()
+    """Hourly (celery beat). Idempotent: each reminder of an assignment or of a technical assessment is sent once,
+    however often this runs or however many workers run it at the same time."""
+    return evaluation_reminders_send() + feasibility_reminders_send()

@@ -48,6 +48,11 @@ urlpatterns = [
         views_technical.technical_assign,
         name="evaluation-technical-assign",
     ),
+    path(
+        "officer/evaluation/technical/assessments/<id:pk>/reassign/",
+        views_technical.technical_reassign,
+        name="evaluation-technical-reassign",
+    ),
     path("officer/evaluation/", views.cut_off_list, name="evaluation-cut-offs"),
     path("officer/evaluation/overdue/", views_deadlines.overdue_page, name="evaluation-overdue"),
     path(

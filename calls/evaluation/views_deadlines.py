@@ -37,7 +37,13 @@ def _overdue_context(request, *, failed: int | None = None) -> dict:
                 "form": ReassignForm(data, candidates=row.candidates) if reassign else None,
             }
         )
-    return {"page": page, "items": items, "now": now}
+    # Overdue technical assessments are reassigned in the technical queue; listed here so that all late work is
+    # seen in one place (one query).
+    technical = [
+        {"assessment": a, "days_late": selectors.days_late(a.deadline, now)}
+        for a in selectors.overdue_assessments(now=now)
+    ]
+    return {"page": page, "items": items, "technical": technical, "now": now}
 
 
 @login_required

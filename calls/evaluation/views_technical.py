@@ -11,12 +11,13 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from calls.evaluation import selectors, services
-from calls.evaluation.actions import technical_actions
+from calls.evaluation.actions import may_reassign_technical, technical_actions
 from calls.evaluation.feasibility import FAIL, PASS, item_groups
 from calls.evaluation.forms import ConflictDeclarationForm
 from calls.evaluation.selectors.technical import QUEUE_SCOPES, assessment_list, expert_summary
 from calls.models import FeasibilityAssessment, Proposal
 from eurohpc import limits
+from eurohpc.formatting import local
 from eurohpc.pages import errors_onto, form_post
 from eurohpc.pages import require_perm as _require
 
@@ -30,16 +31,43 @@ class TechnicalAssignForm(forms.Form):
     expert = forms.ModelChoiceField(queryset=selectors.technical_experts(), label="Technical expert")
 
 
-def _queue_context(request, form=None, form_for: int | None = None) -> dict:
+class TechnicalReassignForm(forms.Form):
+    """The replacement of an overdue technical assessment: `candidates` are the experts the queue offers (no
+    conflict, not assigned to the proposal yet); the service checks again."""
+
+    expert = forms.ModelChoiceField(queryset=selectors.technical_experts(), label="Replacement expert")
+    reason = forms.CharField(
+        required=False, max_length=limits.REASON, label="Note to the late expert (optional)", widget=forms.TextInput()
+    )
+
+    def __init__(self, *args, candidates=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        field = self.fields["expert"]
+        if candidates is not None:
+            field.choices = [("", "---------")] + [(u.pk, u.display_name) for u in candidates]
+
+
+def _queue_context(request, form=None, form_for: int | None = None, failed: int | None = None) -> dict:
+    """The queue page; `form_for`: the proposal whose assignment was refused; `failed`: the assessment whose
+    reassignment was refused, its form filled in."""
     scope = request.GET.get("scope") if request.GET.get("scope") in QUEUE_SCOPES else "open"
-    page = Paginator(selectors.technical_queue(scope=scope), PAGE_SIZE).get_page(request.GET.get("page"))
+    now = timezone.now()
+    page = Paginator(selectors.technical_queue(scope=scope, now=now), PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = selectors.technical_queue_rows(proposals=list(page.object_list), now=now)
+    for row in rows:
+        row.reassign_form = None
+        if row.overdue and row.candidates and may_reassign_technical(assessment=row.assessment, user=request.user):
+            data = request.POST if failed == row.assessment.pk else None
+            row.reassign_form = TechnicalReassignForm(
+                data, candidates=row.candidates, auto_id=f"id_%s_{row.assessment.pk}"
+            )
     return {
         "page": page,
-        "rows": selectors.technical_queue_rows(proposals=list(page.object_list)),
+        "rows": rows,
         "scope": scope,
         "scopes": [(key, label) for key, (label, _) in QUEUE_SCOPES.items()],
         "can_manage": request.user.has_perm("calls.manage_evaluation"),
-        "now": timezone.now(),
+        "now": now,
         "form": form,
         "form_for": form_for,
         "query": f"scope={scope}",
@@ -68,6 +96,28 @@ def technical_assign(request, pk: int):
         success=lambda a: f"{a.expert.display_name} assigned to the technical assessment of {proposal}.",
         redirect_to=reverse("evaluation-technical-queue"),
         invalid_message="Choose a technical expert.",
+    )
+
+
+@login_required
+@require_POST
+def technical_reassign(request, pk: int):
+    _require(request, "calls.reassign_assignment")
+    assessment = get_object_or_404(FeasibilityAssessment.objects.select_related("expert", "proposal"), pk=pk)
+    form = TechnicalReassignForm(request.POST)
+    return form_post(
+        request,
+        form=form,
+        template="evaluation/technical_queue.html",
+        context=lambda: _queue_context(request, failed=assessment.pk),
+        save=lambda data: services.feasibility_reassign(
+            assessment=assessment, expert=data["expert"], reason=data["reason"], actor=request.user
+        ),
+        success=lambda new: (
+            f"{assessment.expert.display_name}'s technical assessment of {assessment.proposal} is closed; "
+            f"{new.expert.display_name} is assigned, due {local(new.deadline)}."
+        ),
+        redirect_to=reverse("evaluation-technical-queue"),
     )
 
 
@@ -209,6 +259,8 @@ def assessment_save(request, pk: int):
 def technical_expert_dashboard_context(request) -> dict:
     """The technical expert's panel of the dashboard: counts and the next assessments."""
     upcoming = list(
-        selectors.expert_assessments(user=request.user).filter(proposal__status__in=selectors.OPEN_WORK)[:5]
+        selectors.expert_assessments(user=request.user).filter(
+            proposal__status__in=selectors.OPEN_WORK, closed_at__isnull=True
+        )[:5]
     )
     return {"technical": {**expert_summary(user=request.user), "upcoming": upcoming, "now": timezone.now()}}

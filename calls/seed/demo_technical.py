@@ -4,8 +4,8 @@ Every historic new-system and upgrade selection carries the technical assessment
 technical expert declared no conflict and passed every item, dated between the experts' assignment and the
 decision (recorded before the publication, so that the evaluation summary reports show it). On the open demo
 call's passed cut-off, one hosting proposal has its assessment passed, one waits for the expert's declaration
-and one for the office to assign an expert. Runs before and after `calls.seed.demo_evaluation`'s steps (see its
-`seed`); idempotent.
+past its deadline (overdue, its reminders sent) and one for the office to assign an expert. Runs before and
+after `calls.seed.demo_evaluation`'s steps (see its `seed`); idempotent.
 """
 
 from datetime import datetime, time, timedelta
@@ -86,7 +86,8 @@ def seed_history(*, out, officer: User, expert: User) -> None:
 
 def seed_demo_call(*, out, officer: User, expert: User, call_identifier: str) -> None:
     """The open demo call's passed cut-off: NORDAI assessed and passed, IT4LIA-UP waiting for the expert's
-    declaration, the other hosting proposals waiting for the office to assign an expert."""
+    declaration past its deadline (overdue, reminded), the other hosting proposals waiting for the office to assign
+    an expert."""
     cut_off = (
         CutOff.objects.filter(call__identifier=call_identifier, processed_at__isnull=False)
         .order_by("closes_at")
@@ -104,11 +105,16 @@ def seed_demo_call(*, out, officer: User, expert: User, call_identifier: str) ->
         )
     }
     start = cut_off.closes_at + timedelta(days=2, hours=2)
+    # IT4LIA-UP was asked for within three days (the cut-off passed a week before seeding): it is overdue, its
+    # expert reminded before and at the deadline, for the office to chase or reassign.
+    rush = start + timedelta(days=3)
     assigned = {}
     with replayed_at(start):
-        for acronym in ("NORDAI", "IT4LIA-UP"):
+        for acronym, deadline in (("NORDAI", None), ("IT4LIA-UP", rush)):
             if acronym in hosting:
-                assigned[acronym] = services.feasibility_assign(proposal=hosting[acronym], expert=expert, actor=officer)
+                assigned[acronym] = services.feasibility_assign(
+                    proposal=hosting[acronym], expert=expert, actor=officer, deadline=deadline
+                )
     if "NORDAI" in assigned:
         with replayed_at(start + timedelta(days=1)):
             services.feasibility_declare(assessment=assigned["NORDAI"], conflict=False, actor=expert)
@@ -118,4 +124,12 @@ def seed_demo_call(*, out, officer: User, expert: User, call_identifier: str) ->
                 assessment=assigned["NORDAI"], items=items, comments=comments, summary=SUMMARY, actor=expert,
                 submit=True,
             )  # fmt: skip
-    out(f"technical assessment: demo cut-off — {len(assigned)} hosting proposals assigned, NORDAI passed")
+    reminded = 0
+    if "IT4LIA-UP" in assigned:
+        for moment in (rush - timedelta(days=1), rush + timedelta(hours=1)):
+            with replayed_at(moment):
+                reminded += services.feasibility_reminders_send()
+    out(
+        f"technical assessment: demo cut-off — {len(assigned)} hosting proposals assigned, NORDAI passed, "
+        f"IT4LIA-UP overdue ({reminded} reminders sent)"
+    )

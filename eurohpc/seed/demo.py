@@ -26,6 +26,7 @@ DEMO_USERS = [
     ("finance", "Sofia", "Schmit", None, [Role.FINANCE_OFFICER]),
     ("operator", "Mikko", "Laine", "CSC", [Role.HOSTING_OPERATOR]),
     ("techexpert", "Lars", "Nielsen", None, [Role.TECHNICAL_EXPERT]),
+    ("techexpert2", "Ines", "Carvalho", None, [Role.TECHNICAL_EXPERT]),
     ("admin", "Anna", "Weber", None, [Role.ADMIN]),
 ]
 

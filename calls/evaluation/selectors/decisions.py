@@ -8,6 +8,7 @@ from django.utils import timezone
 from calls.evaluation.selectors.assignments import IN_OPEN_WORK, TO_DECLARE, TO_SCORE, cut_offs_in_evaluation
 from calls.evaluation.selectors.common import OPEN_WORK
 from calls.evaluation.selectors.deadlines import overdue
+from calls.evaluation.selectors.technical import technical_overdue_count
 from calls.models import Assignment, CutOff, Decision, DecisionPublication, Proposal, Review, SummaryReport
 from calls.providers import funding_provider
 
@@ -39,10 +40,11 @@ class OfficerWork:
     to_confirm: list[CutOff]  # every proposal has its consensus; the decisions are not all recorded
     to_publish: list[CutOff]  # every proposal decided, not published
     overdue: int = 0  # declarations and reviews past their deadline, to chase or reassign
+    technical_overdue: int = 0  # technical assessments past their deadline, to chase or reassign
 
 
 def officer_evaluation_work() -> OfficerWork:
-    """What waits for a programme officer in the evaluations, most urgent first, in three queries."""
+    """What waits for a programme officer in the evaluations, most urgent first, in four queries."""
     counts = Assignment.objects.filter(IN_OPEN_WORK).aggregate(
         recusals=Count("pk", filter=Q(declaration=Assignment.Declaration.CONFLICT, replacement__isnull=True)),
         pending=Count("pk", filter=TO_DECLARE),
@@ -67,6 +69,7 @@ def officer_evaluation_work() -> OfficerWork:
         to_confirm=[c for c in cut_offs if c.n_waiting and c.n_consensus == c.n_proposals],
         to_publish=[c for c in cut_offs if not c.n_waiting and c.n_decided],
         overdue=counts["overdue"],
+        technical_overdue=technical_overdue_count(),
     )
 
 

@@ -1,9 +1,12 @@
 """The technical assessment of hosting proposals: its state for the ranking and the selection gate, the
 programme office's queue, a technical expert's own list, and the result an ESR and the consensus page show."""
 
+import math
 from dataclasses import dataclass, field
+from datetime import datetime
 
-from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.utils import timezone
 
 from calls.evaluation.feasibility import feasibility_items, item_names
 from calls.evaluation.selectors.assignments import conflict_reason
@@ -19,8 +22,9 @@ from calls.models import (
 )
 from eurohpc.models import Role, User
 
-# The assessment that counts for a proposal: the one whose expert did not recuse (a DB constraint keeps it single).
-IN_FORCE = ~Q(declaration=Assignment.Declaration.CONFLICT)
+# The assessment that counts for a proposal: the one whose expert did not recuse and that was not reassigned after
+# its deadline (a DB constraint keeps it single).
+IN_FORCE = ~Q(declaration=Assignment.Declaration.CONFLICT) & Q(closed_at__isnull=True)
 
 # What the summary of a missing assessment names (the groups of calls/evaluation/data/feasibility_items.json).
 MISSING_SCOPE = "site readiness, procurement, TCO, energy efficiency, access policy"
@@ -48,6 +52,56 @@ class Technical:
 
 def needs_technical(proposal_type: str) -> bool:
     return proposal_type in TECHNICAL_TYPES
+
+
+# --- deadlines --------------------------------------------------------------------------------------------
+#
+# An assessment is overdue when it is open (not closed, its expert not recused, not submitted, its proposal still
+# open to technical work) and its deadline has passed: declaration pending or "no conflict" alike, the whole
+# assessment is due by then. `technical_overdue` says it in SQL and `assessment_overdue` in Python, side by side,
+# so that the reminders, the reassignment, the pages and the API agree. An overdue assessment is still accepted
+# until the programme office reassigns it.
+
+OPEN_ASSESSMENT = Q(
+    closed_at__isnull=True, status=FeasibilityAssessment.Status.DRAFT, proposal__status__in=TECHNICAL_OPEN
+) & ~Q(declaration=Assignment.Declaration.CONFLICT)
+
+
+def technical_overdue(now: datetime) -> Q:
+    return OPEN_ASSESSMENT & Q(deadline__lt=now)
+
+
+def assessment_open(assessment: FeasibilityAssessment) -> bool:
+    """The Python side of OPEN_ASSESSMENT (reads the assessment's proposal status)."""
+    return (
+        assessment.closed_at is None
+        and assessment.status == FeasibilityAssessment.Status.DRAFT
+        and assessment.declaration != Assignment.Declaration.CONFLICT
+        and assessment.proposal.status in TECHNICAL_OPEN
+    )
+
+
+def assessment_overdue(assessment: FeasibilityAssessment, now: datetime | None = None) -> bool:
+    """The Python side of `technical_overdue`."""
+    return assessment_open(assessment) and assessment.deadline < (now or timezone.now())
+
+
+def days_late(due: datetime, now: datetime) -> int:
+    """Started days: an assessment due yesterday evening is one day late."""
+    return max(1, math.ceil((now - due).total_seconds() / 86400))
+
+
+def overdue_assessments(*, now: datetime | None = None) -> QuerySet[FeasibilityAssessment]:
+    """Overdue technical assessments, the most overdue first, with what the lists show (one query)."""
+    return (
+        FeasibilityAssessment.objects.filter(technical_overdue(now or timezone.now()))
+        .select_related("proposal__call", "proposal__cut_off", "proposal__organisation", "expert")
+        .order_by("deadline", "id")
+    )
+
+
+def technical_overdue_count(*, now: datetime | None = None) -> int:
+    return FeasibilityAssessment.objects.filter(technical_overdue(now or timezone.now())).count()
 
 
 def technical_state(*, proposal_type: str, status: str | None, passed: bool | None) -> str:
@@ -120,17 +174,22 @@ QUEUE_SCOPES = {
 }
 
 
-def technical_queue(*, scope: str = "open", call_id: int | None = None) -> QuerySet[Proposal]:
-    """Hosting proposals (new systems, upgrades) of cut-offs in evaluation, oldest cut-off first."""
+def technical_queue(
+    *, scope: str = "open", call_id: int | None = None, now: datetime | None = None
+) -> QuerySet[Proposal]:
+    """Hosting proposals (new systems, upgrades) of cut-offs in evaluation: those with an overdue assessment first
+    (`technical_overdue` annotated), then the oldest cut-off first."""
+    late = FeasibilityAssessment.objects.filter(technical_overdue(now or timezone.now()), proposal_id=OuterRef("pk"))
     proposals = (
         Proposal.objects.filter(type__in=TECHNICAL_TYPES, status__in=IN_EVALUATION, cut_off__isnull=False)
         .exclude(call__prong=Call.Prong.ACCESS)
         .filter(QUEUE_SCOPES.get(scope, QUEUE_SCOPES["open"])[1])
         .select_related("call", "cut_off", "organisation")
+        .annotate(technical_overdue=Exists(late))
     )
     if call_id is not None:
         proposals = proposals.filter(call_id=call_id)
-    return proposals.order_by("cut_off__closes_at", "reference", "pk")
+    return proposals.order_by("-technical_overdue", "cut_off__closes_at", "reference", "pk")
 
 
 @dataclass
@@ -139,8 +198,11 @@ class QueueRow:
     assessment: FeasibilityAssessment | None  # in force
     recused: list[FeasibilityAssessment]
     state: str
-    candidates: list[User] = field(default_factory=list)  # experts the office may assign now
+    candidates: list[User] = field(default_factory=list)  # experts the office may assign now (or reassign to)
     conflicted: list[tuple[User, str]] = field(default_factory=list)
+    closed: list[FeasibilityAssessment] = field(default_factory=list)  # reassigned after their deadline
+    overdue: bool = False  # the assessment in force is past its deadline (`assessment_overdue`)
+    days_late: int = 0
 
     @property
     def state_label(self) -> str:
@@ -151,7 +213,7 @@ class QueueRow:
         return self.assessment is None and self.proposal.status in TECHNICAL_OPEN
 
 
-def technical_queue_rows(*, proposals: list[Proposal]) -> list[QueueRow]:
+def technical_queue_rows(*, proposals: list[Proposal], now: datetime | None = None) -> list[QueueRow]:
     """A page of `technical_queue` with each proposal's assessments and the experts the office may assign.
 
     Four queries whatever the page holds: the page's assessments (with experts), their submitted items, the
@@ -171,21 +233,30 @@ def technical_queue_rows(*, proposals: list[Proposal]) -> list[QueueRow]:
     ):
         members.setdefault(proposal_id, set()).add(org_id)
     experts = list(technical_experts()) if ids else []
+    now = now or timezone.now()
     rows = []
     for proposal in proposals:
         assessments = by_proposal.get(proposal.pk, [])
-        in_force = next((a for a in assessments if a.declaration != Assignment.Declaration.CONFLICT), None)
+        for a in assessments:
+            a.proposal = proposal  # read by assessment_overdue, without a query per row
+        in_force = next(
+            (a for a in assessments if a.declaration != Assignment.Declaration.CONFLICT and a.closed_at is None), None
+        )
         row = QueueRow(
             proposal=proposal,
             assessment=in_force,
             recused=[a for a in assessments if a.declaration == Assignment.Declaration.CONFLICT],
+            closed=[a for a in assessments if a.closed_at is not None],
             state=technical_state(
                 proposal_type=proposal.type,
                 status=in_force.status if in_force else None,
                 passed=in_force.passed if in_force else None,
             ),
+            overdue=in_force is not None and assessment_overdue(in_force, now),
         )
-        if row.assignable:
+        if row.overdue:
+            row.days_late = days_late(in_force.deadline, now)
+        if row.assignable or row.overdue:
             taken = {a.expert_id for a in assessments}
             for expert in experts:
                 if expert.pk in taken:
@@ -220,9 +291,10 @@ def expert_summary(*, user: User) -> dict:
     """Counts for the technical expert's dashboard panel."""
     mine = FeasibilityAssessment.objects.filter(expert=user, proposal__status__in=TECHNICAL_OPEN)
     return mine.aggregate(
-        to_declare=Count("pk", filter=Q(declaration="pending")),
-        to_assess=Count("pk", filter=Q(declaration="no_conflict", status="draft")),
+        to_declare=Count("pk", filter=Q(declaration="pending", closed_at__isnull=True)),
+        to_assess=Count("pk", filter=Q(declaration="no_conflict", status="draft", closed_at__isnull=True)),
         submitted=Count("pk", filter=Q(status="submitted")),
+        overdue=Count("pk", filter=technical_overdue(timezone.now())),
     )
 
 

@@ -8,7 +8,8 @@ One module per state machine: `assignments` (assignments and conflict-of-interes
 (individual reviews), `consensus`, `decisions` (decisions, publication, promotion, withdrawal after selection),
 `reports` (Evaluation Summary Reports), `history` (evaluations recorded from before this system ran) and
 `deadlines` (reminders before and at each deadline, the reassignment of overdue work); `redress` (evaluation
-reviews: the request, admissibility, the review committee, its opinion and the re-evaluation's conclusion).
+reviews: the request, admissibility, the review committee, its opinion and the re-evaluation's conclusion);
+`technical` (the technical assessment of hosting proposals, its reminders and its reassignment).
 """
 
 from calls.evaluation.services.assignments import (
@@ -42,7 +43,9 @@ from calls.evaluation.services.reviews import coi_refusal, review_save, review_s
 from calls.evaluation.services.technical import (
     feasibility_assign,
     feasibility_declare,
+    feasibility_reassign,
     feasibility_record_history,
+    feasibility_reminders_send,
     feasibility_save,
 )
 
@@ -64,7 +67,9 @@ __all__ = [
     "evaluation_reminders_send",
     "feasibility_assign",
     "feasibility_declare",
+    "feasibility_reassign",
     "feasibility_record_history",
+    "feasibility_reminders_send",
     "feasibility_save",
     "publication_record_history",
     "redress_admissibility_record",

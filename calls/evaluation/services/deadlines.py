@@ -147,11 +147,8 @@ def _reminder_due(assignment: Assignment, now: datetime) -> str | None:
         due, soon, late = assignment.deadline, KIND.REVIEW_SOON, KIND.REVIEW_DUE
     else:
         return None
-    if now >= due:
-        return late
-    if now >= due - calendar_of(assignment.proposal.call).reminder_lead:
-        return soon
-    return None
+    passed = reminder_in_window(due=due, lead=calendar_of(assignment.proposal.call).reminder_lead, now=now)
+    return None if passed is None else (late if passed else soon)
 
 
 def evaluation_reminders_send(*, now: datetime | None = None) -> int:
@@ -187,14 +184,32 @@ def _remind(assignment: Assignment, kind: str, now: datetime) -> bool:
     proposal = assignment.proposal
     due = assignment.declaration_deadline if kind.startswith("declaration") else assignment.deadline
     words = {"ref": proposal.reference, "acronym": proposal.acronym, "due": local(due)}
+    return reminder_record(
+        record=lambda: AssignmentReminder.objects.create(assignment=assignment, kind=kind, sent_at=now),
+        recipient=assignment.evaluator,
+        subject=SUBJECTS[kind].format(**words),
+        body=BODIES[kind].format(**words) + "\n",
+    )
+
+
+def reminder_in_window(*, due: datetime, lead, now: datetime) -> bool | None:
+    """Which reminder a deadline `due` calls for at `now`: True once it has passed ("due"), False within `lead`
+    before it ("soon"), None before that."""
+    if now >= due:
+        return True
+    if now >= due - lead:
+        return False
+    return None
+
+
+def reminder_record(*, record, recipient: User, subject: str, body: str) -> bool:
+    """Record one reminder (`record` creates its row, unique per kind) and queue its e-mail in one short
+    transaction, so that a reminder row exists exactly when its e-mail was queued. False when a concurrent run
+    recorded it first (the unique constraint): that run sent the e-mail."""
     try:
         with transaction.atomic():
-            AssignmentReminder.objects.create(assignment=assignment, kind=kind, sent_at=now)
-            notification_queue(
-                recipient=assignment.evaluator,
-                subject=SUBJECTS[kind].format(**words),
-                body=BODIES[kind].format(**words) + "\n",
-            )
-    except IntegrityError:  # another run recorded this reminder first: it sent the e-mail
+            record()
+            notification_queue(recipient=recipient, subject=subject, body=body)
+    except IntegrityError:
         return False
     return True

@@ -1,5 +1,6 @@
 """The technical assessment of hosting proposals (new systems, upgrades): a technical expert's assignment, their
-conflict-of-interest declaration, the assessment itself, and the assessment of a proposal decided before this
+conflict-of-interest declaration, the assessment itself, its deadline (reminders before and at it, the
+reassignment of an overdue assessment to another expert), and the assessment of a proposal decided before this
 system ran.
 
 Every service locks the proposal first; the assessment rows are then written under that lock, so two writes to
@@ -8,20 +9,29 @@ one proposal's assessments never interleave (the order of eurohpc/locking.py: pr
 from datetime import datetime
 
 from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from calls.evaluation.calendar import assignment_deadlines
+from calls.evaluation.calendar import assignment_deadlines, calendar_of
 from calls.evaluation.feasibility import PASS, parse_feasibility
 from calls.evaluation.selectors import DECIDED, conflict_reason
-from calls.evaluation.selectors.technical import IN_FORCE, TECHNICAL_OPEN, needs_technical
+from calls.evaluation.selectors.technical import (
+    IN_FORCE,
+    OPEN_ASSESSMENT,
+    TECHNICAL_OPEN,
+    assessment_overdue,
+    needs_technical,
+)
 from calls.evaluation.services._common import lock_proposal, status_label
 from calls.evaluation.services.assignments import _deadline
-from calls.models import Assignment, FeasibilityAssessment, FeasibilityItem, Proposal
+from calls.evaluation.services.deadlines import REASSIGN_PERM, reminder_in_window, reminder_record
+from calls.models import Assignment, FeasibilityAssessment, FeasibilityItem, FeasibilityReminder, Proposal
 from calls.transitions import FEASIBILITY, FEASIBILITY_DECLARATION
 from eurohpc import limits
 from eurohpc.errors import NotPermitted, RuleViolation, StateConflict
 from eurohpc.formatting import local
 from eurohpc.models import Role, User
+from eurohpc.permissions import denial_message
 from eurohpc.services import audit_record, notification_queue
 
 D = Assignment.Declaration
@@ -64,13 +74,36 @@ def feasibility_assign(
     *, proposal: Proposal, expert: User, actor: User, deadline: datetime | None = None
 ) -> FeasibilityAssessment:
     """The programme office appoints one technical expert to assess a hosting proposal. One assessment is in
-    force per proposal; another expert is appointed only after a recusal. Due with the individual reviews
-    (the call's calendar), unless the officer sets a deadline."""
+    force per proposal; another expert is appointed only after a recusal (or by `feasibility_reassign`). Due with
+    the individual reviews (the call's calendar), unless the officer sets a deadline."""
     if Role.PROGRAMME_OFFICER not in actor.roles:
         raise NotPermitted("Only programme officers assign technical experts.")
     proposal = lock_proposal(proposal)
     _check_hosting(proposal)
     _check_open(proposal, "technical experts are assigned")
+    _check_assignee(proposal, expert)
+    current = _in_force(proposal)
+    if current is not None:
+        raise StateConflict(
+            f"Proposal {proposal} already has its technical expert, {current.expert.display_name}: another one is "
+            f"assigned only after a declared conflict of interest.",
+            code="assessment_in_force",
+        )
+    now = timezone.now()
+    assessment = _insert_assessment(proposal, expert, actor, now, _deadline(deadline, now))
+    audit_record(
+        actor=actor,
+        verb="evaluation.technical_assign",
+        target=proposal,
+        changes={"expert": expert.username, "deadline": assessment.deadline},
+    )
+    _notify_assigned(expert, proposal, assessment.deadline)
+    return assessment
+
+
+def _check_assignee(proposal: Proposal, expert: User) -> None:
+    """The checks of any new assessment of the (locked) `proposal` by `expert`: the role, a detected conflict of
+    interest, a second assessment by the same expert."""
     _check_expert(expert)
     conflict = conflict_reason(evaluator=expert, proposal=proposal)
     if conflict:
@@ -82,32 +115,26 @@ def feasibility_assign(
             f"{expert.display_name} was already assigned the technical assessment of proposal {proposal}.",
             code="already_assigned",
         )
-    current = _in_force(proposal)
-    if current is not None:
-        raise StateConflict(
-            f"Proposal {proposal} already has its technical expert, {current.expert.display_name}: another one is "
-            f"assigned only after a declared conflict of interest.",
-            code="assessment_in_force",
-        )
-    now = timezone.now()
-    _, due = assignment_deadlines(
-        call=proposal.call, cut_off=proposal.cut_off, now=now, review_deadline=_deadline(deadline, now)
-    )
+
+
+def _insert_assessment(
+    proposal: Proposal, expert: User, actor: User, now: datetime, deadline: datetime | None
+) -> FeasibilityAssessment:
+    """Create the checked assessment, due with the individual reviews (the call's calendar: a late start gets
+    the replacement time) unless `deadline` (checked) says otherwise. One in force per proposal (a constraint)."""
+    _, due = assignment_deadlines(call=proposal.call, cut_off=proposal.cut_off, now=now, review_deadline=deadline)
     try:
         with transaction.atomic():
-            assessment = FeasibilityAssessment.objects.create(
+            return FeasibilityAssessment.objects.create(
                 proposal=proposal, expert=expert, assigned_by=actor, assigned_at=now, deadline=due
             )
     except IntegrityError:  # another officer assigned meanwhile
         raise StateConflict(
             f"Proposal {proposal} already has its technical expert.", code="assessment_in_force"
         ) from None
-    audit_record(
-        actor=actor,
-        verb="evaluation.technical_assign",
-        target=proposal,
-        changes={"expert": expert.username, "deadline": due},
-    )
+
+
+def _notify_assigned(expert: User, proposal: Proposal, due: datetime) -> None:
     notification_queue(
         recipient=expert,
         subject=f"Technical assessment: proposal {proposal.reference} assigned to you",
@@ -117,12 +144,21 @@ def feasibility_assign(
             f"conflict of interest with it. The assessment is due by {local(due)}.\n"
         ),
     )
-    return assessment
 
 
 def _lock(assessment: FeasibilityAssessment) -> tuple[Proposal, FeasibilityAssessment]:
     proposal = lock_proposal(assessment.proposal_id)
     return proposal, FeasibilityAssessment.objects.select_related("assigned_by").get(pk=assessment.pk)
+
+
+def _check_not_closed(proposal: Proposal, assessment: FeasibilityAssessment) -> None:
+    """A reassigned assessment is closed: its expert's draft is kept, no longer accepted."""
+    if assessment.closed_at is not None:
+        raise StateConflict(
+            f"Your technical assessment of proposal {proposal} was reassigned on {local(assessment.closed_at)} "
+            f"after its deadline of {local(assessment.deadline)}: your draft is kept but no longer accepted.",
+            code="assessment_closed",
+        )
 
 
 @transaction.atomic
@@ -134,6 +170,7 @@ def feasibility_declare(
     proposal, assessment = _lock(assessment)
     if assessment.expert_id != actor.pk:
         raise NotPermitted("Only the assigned technical expert declares a conflict of interest.")
+    _check_not_closed(proposal, assessment)
     if assessment.declaration != D.PENDING:
         raise StateConflict(
             f"You already declared {assessment.get_declaration_display().lower()} for proposal {proposal} on "
@@ -192,6 +229,7 @@ def feasibility_save(
     proposal, assessment = _lock(assessment)
     if assessment.expert_id != actor.pk:
         raise NotPermitted("Only the assigned technical expert writes this assessment.")
+    _check_not_closed(proposal, assessment)
     if assessment.declaration == D.PENDING:
         raise NotPermitted(
             f"Declare whether you have a conflict of interest with proposal {proposal} before assessing it.",
@@ -255,6 +293,133 @@ def feasibility_save(
             ),
         )
     return assessment
+
+
+@transaction.atomic
+def feasibility_reassign(
+    *, assessment: FeasibilityAssessment, expert: User, actor: User, reason: str = ""
+) -> FeasibilityAssessment:
+    """Give an overdue technical assessment to another expert: the late one is closed (their draft is kept but no
+    longer accepted) and `expert` is assigned with the checks of any assignment (role, conflict of interest, one
+    in force), from now on the calendar's replacement time. Returns the new assessment."""
+    if not actor.has_perm(REASSIGN_PERM):
+        raise NotPermitted(denial_message(REASSIGN_PERM))
+    proposal = lock_proposal(assessment.proposal_id)
+    # The proposal's lock serializes every write to its assessments (the module's docstring): no lock of the row.
+    late = FeasibilityAssessment.objects.select_related("expert").get(pk=assessment.pk)
+    late.proposal = proposal
+    who = late.expert.display_name
+    if late.closed_at is not None:
+        raise StateConflict(
+            f"The technical assessment of proposal {proposal} by {who} was already closed on {local(late.closed_at)} "
+            f"(reassigned).",
+            code="assessment_closed",
+        )
+    if late.status == S.SUBMITTED:
+        raise StateConflict(
+            f"{who} submitted the technical assessment of proposal {proposal} on {local(late.submitted_at)}: a "
+            f"submitted assessment is not reassigned.",
+            code="assessment_submitted",
+        )
+    if late.declaration == D.CONFLICT:
+        raise StateConflict(
+            f"{who} declared a conflict of interest with proposal {proposal}: assign another technical expert in "
+            f"the queue instead.",
+            code="recused",
+        )
+    _check_open(proposal, "technical assessments are reassigned")
+    now = timezone.now()
+    if not assessment_overdue(late, now):
+        raise StateConflict(
+            f"The technical assessment of proposal {proposal} by {who} is not overdue: it is due by "
+            f"{local(late.deadline)}.",
+            code="not_overdue",
+        )
+    _check_assignee(proposal, expert)
+    late.closed_at = now
+    late.save(update_fields=["closed_at"])
+    replacement = _insert_assessment(proposal, expert, actor, now, None)
+    reason = (reason or "").strip()
+    audit_record(
+        actor=actor,
+        verb="evaluation.technical_reassign",
+        target=proposal,
+        changes={
+            "from": late.expert.username,
+            "to": expert.username,
+            "missed_deadline": late.deadline,
+            "deadline": replacement.deadline,
+            "reason": reason,
+        },
+    )
+    notification_queue(
+        recipient=late.expert,
+        subject=f"Technical assessment: proposal {proposal.reference} was reassigned",
+        body=(
+            f"Your technical assessment of proposal {proposal.reference} ({proposal.acronym}) was due by "
+            f"{local(late.deadline)}. The programme office assigned another expert on {local(now)}; your "
+            f"assessment is closed and your draft, if any, is kept but no longer accepted."
+            + (f"\n\nReason: {reason}" if reason else "")
+            + "\n"
+        ),
+    )
+    _notify_assigned(expert, proposal, replacement.deadline)
+    return replacement
+
+
+# --- reminders ------------------------------------------------------------------------------------------------
+
+R = FeasibilityReminder.Kind
+REMINDER_SUBJECTS = {
+    R.SOON: "Technical assessment: proposal {ref} is due by {due}",
+    R.DUE: "Technical assessment: proposal {ref} is overdue",
+}
+REMINDER_BODIES = {
+    R.SOON: "Your technical assessment of proposal {ref} ({acronym}) is due by {due}.",
+    R.DUE: (
+        "Your technical assessment of proposal {ref} ({acronym}) was due by {due}. You may still submit it until "
+        "the programme office assigns another expert; your draft is then kept but no longer accepted."
+    ),
+}
+
+
+def feasibility_reminders_send(*, now: datetime | None = None) -> int:
+    """Remind technical experts of their deadlines: once within the call's `reminder_days_before` of an open
+    assessment's deadline ("soon"), once when it has passed ("due") — at most once per assessment and kind however
+    often this runs. Returns the number of reminders sent.
+
+    The open assessments not yet reminded at their deadline are read in two queries (with their proposal, call,
+    expert, then the kinds already sent); each reminder is recorded with its e-mail as the
+    evaluators' are (`reminder_record`): a concurrent run that recorded it first wins on the unique constraint.
+    No audit event per reminder: the reminder rows are the record."""
+    now = now or timezone.now()
+    candidates = (
+        FeasibilityAssessment.objects.filter(OPEN_ASSESSMENT)
+        .exclude(Exists(FeasibilityReminder.objects.filter(assessment_id=OuterRef("pk"), kind=R.DUE)))
+        .select_related("proposal__call", "expert")
+        .prefetch_related("reminders")
+        .order_by("id")
+    )
+    sent = 0
+    for assessment in candidates:
+        passed = reminder_in_window(
+            due=assessment.deadline, lead=calendar_of(assessment.proposal.call).reminder_lead, now=now
+        )
+        if passed is None:
+            continue
+        kind = R.DUE if passed else R.SOON
+        if kind in {r.kind for r in assessment.reminders.all()} or not assessment.expert.is_active:
+            continue
+        proposal = assessment.proposal
+        words = {"ref": proposal.reference, "acronym": proposal.acronym, "due": local(assessment.deadline)}
+        if reminder_record(
+            record=lambda a=assessment, k=kind: FeasibilityReminder.objects.create(assessment=a, kind=k, sent_at=now),
+            recipient=assessment.expert,
+            subject=REMINDER_SUBJECTS[kind].format(**words),
+            body=REMINDER_BODIES[kind].format(**words) + "\n",
+        ):
+            sent += 1
+    return sent
 
 
 @transaction.atomic
