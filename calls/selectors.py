@@ -144,14 +144,24 @@ TIMELINE_FIELDS = ("seq", "created_at", "verb", "actor", "actor_repr", "changes"
                    "actor__last_name", "actor__username")  # fmt: skip
 
 
-def proposal_timeline(*, proposal: Proposal) -> list[AuditEvent]:
-    """The proposal's history as recorded in the audit trail, oldest first."""
-    return list(
+# Steps of the evaluation the applicant (and anyone outside the programme office) may read on a proposal's history:
+# the ones taken after publication, in the open. The others would name the experts (assignments, declarations,
+# reviews, technical assessments) or tell of decisions before they are published.
+PUBLIC_EVALUATION_VERBS = frozenset({"evaluation.promotion", "evaluation.withdrawal"})
+
+
+def proposal_timeline(*, proposal: Proposal, user) -> list[AuditEvent]:
+    """The proposal's history as recorded in the audit trail, oldest first: all of it for the programme office
+    (`calls.view_evaluation_history`); for anyone else without the evaluation's inner steps."""
+    events = (
         AuditEvent.objects.filter(target_type="calls.proposal", target_id=str(proposal.pk))
         .select_related("actor")
         .only(*TIMELINE_FIELDS)
         .order_by("seq")
     )
+    if not user.has_perm("calls.view_evaluation_history"):
+        events = events.exclude(Q(verb__startswith="evaluation.") & ~Q(verb__in=PUBLIC_EVALUATION_VERBS))
+    return list(events)
 
 
 def budget_totals(lines) -> dict:

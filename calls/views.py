@@ -114,7 +114,7 @@ def _detail_context(request, proposal: Proposal) -> dict:
         "lines": lines,
         "totals": budget_totals(lines),
         "checks": proposal_checks(proposal),
-        "timeline": proposal_timeline(proposal=proposal),
+        "timeline": proposal_timeline(proposal=proposal, user=request.user),
         **{f"can_{name}": name in actions for name in PROPOSAL_ACTIONS},
         # The screen (its automatic checks) opens to the officer once submitted; its form once it can be recorded.
         "can_screen": request.user.has_perm("calls.record_eligibility", proposal) and proposal.cut_off_id is not None,

@@ -257,7 +257,7 @@ def _detail_context(request, application: AccessApplication, **forms) -> dict:
         "actions": actions,
         "checks": access_checks(application, today=today),
         "next_step": next_step(application),
-        "timeline": proposal_timeline(proposal=proposal),
+        "timeline": proposal_timeline(proposal=proposal, user=request.user),
         "technical": getattr(application, "technical", None),
         "reviews": selectors.released_reviews(application=application) if show_reviews else [],
         "show_reviews": show_reviews,

@@ -4,6 +4,8 @@ consensus and an evaluation review, counted from the cut-off (or from notificati
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.utils import timezone
+
 from calls.models import Call, CutOff
 from calls.models.calls import DEFAULT_EVALUATION_CALENDAR
 
@@ -20,6 +22,12 @@ class Calendar:
     @property
     def reminder_lead(self) -> timedelta:
         return timedelta(days=self.reminder_days_before)
+
+
+def days_after(moment: datetime, days: int) -> datetime:
+    """`days` calendar days after `moment` at the same wall-clock time in Europe/Luxembourg: a cut-off at 17:00 CET
+    gives a deadline at 17:00 CEST across the change to summer time, not at 18:00."""
+    return timezone.localtime(moment) + timedelta(days=days)
 
 
 def calendar_of(call: Call) -> Calendar:
@@ -41,17 +49,15 @@ def assignment_deadlines(
     calendar = calendar_of(call)
     start = cut_off.closes_at if cut_off is not None else now
     if review_deadline is None:
-        review_deadline = max(
-            start + timedelta(days=calendar.review_days), now + timedelta(days=calendar.replacement_days)
-        )
-    declaration = min(max(start, now) + timedelta(days=calendar.declaration_days), review_deadline)
+        review_deadline = max(days_after(start, calendar.review_days), days_after(now, calendar.replacement_days))
+    declaration = min(days_after(max(start, now), calendar.declaration_days), review_deadline)
     return declaration, review_deadline
 
 
 def consensus_due(*, call: Call, cut_off: CutOff) -> datetime:
-    return cut_off.closes_at + timedelta(days=calendar_of(call).consensus_days)
+    return days_after(cut_off.closes_at, calendar_of(call).consensus_days)
 
 
 def redress_deadline(*, call: Call, notified_at: datetime) -> datetime:
     """The last moment an evaluation review may be requested for an outcome notified at `notified_at`."""
-    return notified_at + timedelta(days=calendar_of(call).redress_days)
+    return days_after(notified_at, calendar_of(call).redress_days)

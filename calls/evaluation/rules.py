@@ -124,6 +124,7 @@ def reviewed_it_and_consensus_recorded(user, proposal) -> bool:
         assignment__proposal_id=proposal.pk,
         assignment__evaluator_id=user.pk,
         assignment__declaration=Assignment.Declaration.NO_CONFLICT,
+        assignment__closed_at__isnull=True,  # a former expert of a re-evaluated proposal reads no new reviews
         status=Review.Status.SUBMITTED,
     )
     return submitted.exists() and type(proposal).objects.filter(pk=proposal.pk, consensus__isnull=False).exists()

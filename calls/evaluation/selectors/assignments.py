@@ -151,7 +151,9 @@ def assignment_board(*, cut_off: CutOff, proposals: list[Proposal]) -> Board:
         for a in assignments.values():
             if not a.is_recused and not a.is_closed:
                 active += 1
-            elif not hasattr(a, "replacement"):
+            elif a.is_recused and not hasattr(a, "replacement"):
+                # a recusal waits for its replacement; a closed assignment (reassigned, or superseded by a
+                # re-evaluation) leaves nothing to replace
                 unreplaced += 1
         conflicts: dict[int, str] = {}
         conflicted: list[tuple[User, str]] = []
