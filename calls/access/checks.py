@@ -141,4 +141,9 @@ def access_evaluation_refusal(proposal: Proposal, step: str) -> str | None:
         return f"Reviewers are assigned to {proposal} once its technical assessment is recorded."
     if not technical.feasible:
         return f"The technical assessment found {proposal} not feasible: it is not sent to reviewers."
+    if application.reply_deadline is not None:
+        return (
+            f"The reviews of {proposal} were released to the applicant: reviewers are assigned only until the reviews "
+            f"are released."
+        )
     return None

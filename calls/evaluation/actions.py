@@ -5,6 +5,7 @@ Each answer uses the permission the view checks and the state rule of the servic
 scores are still checked against the scheme when they are sent (a submission needs every criterion).
 """
 
+from calls.access.rules import reviews_released
 from calls.evaluation.selectors import OPEN_WORK, Ranking, cut_off_ranking, overdue_step
 from calls.evaluation.selectors.technical import TECHNICAL_OPEN, assessment_overdue
 from calls.models import Assignment, Call, CutOff, Proposal, Review
@@ -53,8 +54,15 @@ def may_reassign(*, assignment: Assignment, user, now=None) -> bool:
     the proposal under evaluation). Reads the assignment's proposal and review (select_related them). Whether a
     replacement is possible is the list of candidates' business (`overdue_assignments`). An access application
     with an assignment already passed `access_evaluation_refusal` when it was assigned, and what that check reads
-    (its mode, its technical assessment) does not change afterwards: it is not asked again per row."""
-    return user.has_perm("calls.reassign_assignment") and overdue_step(assignment, now) is not None
+    (its mode, its technical assessment) does not change afterwards: it is not asked again per row. What does
+    change is the release of its reviews (calls/access/rules.py `reviews_released`): reviewers are assigned only
+    until then, so an access reviewer is not reassigned afterwards (select_related `proposal__access`)."""
+    if not user.has_perm("calls.reassign_assignment") or overdue_step(assignment, now) is None:
+        return False
+    proposal = assignment.proposal
+    if proposal.type == Proposal.Type.ACCESS:
+        return not reviews_released(user, getattr(proposal, "access", None))
+    return True
 
 
 def cut_off_actions(*, cut_off: CutOff, user, ranking: Ranking | None = None) -> list[str]:

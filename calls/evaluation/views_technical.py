@@ -14,7 +14,14 @@ from calls.evaluation import selectors, services
 from calls.evaluation.actions import may_reassign_technical, technical_actions
 from calls.evaluation.feasibility import FAIL, PASS, item_groups
 from calls.evaluation.forms import ConflictDeclarationForm
-from calls.evaluation.selectors.technical import QUEUE_SCOPES, assessment_list, expert_summary
+from calls.evaluation.selectors.technical import (
+    QUEUE_SCOPES,
+    TECHNICAL_OPEN,
+    assessment_list,
+    assessment_overdue,
+    expert_summary,
+    with_overdue,
+)
 from calls.models import FeasibilityAssessment, Proposal
 from eurohpc import limits
 from eurohpc.formatting import local
@@ -129,7 +136,8 @@ def technical_reassign(request, pk: int):
 def expert_assessments(request):
     _require(request, "calls.assess_technical")
     page = Paginator(selectors.expert_assessments(user=request.user), PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "evaluation/technical_list.html", {"page": page, "now": timezone.now()})
+    page.object_list = with_overdue(page.object_list)
+    return render(request, "evaluation/technical_list.html", {"page": page})
 
 
 def _own(request, pk: int) -> FeasibilityAssessment:
@@ -182,7 +190,7 @@ def _assessment_context(request, assessment: FeasibilityAssessment, form=None, p
         "summary_errors": errors.get("summary", []),
         "verdicts": [(PASS, "Pass"), (FAIL, "Fail")],
         "comment_limit": limits.REVIEW_COMMENT,
-        "now": timezone.now(),
+        "overdue": assessment_overdue(assessment),
     }
 
 
@@ -257,10 +265,11 @@ def assessment_save(request, pk: int):
 
 
 def technical_expert_dashboard_context(request) -> dict:
-    """The technical expert's panel of the dashboard: counts and the next assessments."""
-    upcoming = list(
+    """The technical expert's panel of the dashboard: counts and the next assessments, over the proposals open to
+    technical work (`TECHNICAL_OPEN`, the reserve list included) like `expert_summary`."""
+    upcoming = with_overdue(
         selectors.expert_assessments(user=request.user).filter(
-            proposal__status__in=selectors.OPEN_WORK, closed_at__isnull=True
+            proposal__status__in=TECHNICAL_OPEN, closed_at__isnull=True
         )[:5]
     )
-    return {"technical": {**expert_summary(user=request.user), "upcoming": upcoming, "now": timezone.now()}}
+    return {"technical": {**expert_summary(user=request.user), "upcoming": upcoming}}

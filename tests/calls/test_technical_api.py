@@ -7,7 +7,13 @@ from django.test.utils import CaptureQueriesContext
 
 from calls.evaluation.services import feasibility_assign, feasibility_declare
 from eurohpc.models import Role
-from tests.calls.evaluation_factories import batch_of, evaluate, feasibility_answers, technical_expert
+from tests.calls.evaluation_factories import (
+    assess_technical,
+    batch_of,
+    evaluate,
+    feasibility_answers,
+    technical_expert,
+)
 from tests.conftest import api_for
 from tests.factories import UserFactory
 
@@ -149,6 +155,21 @@ def test_api_decision_selected_without_technical_pass_is_409(proposal, experts, 
         "Proposal EUROHPC-2026-CEI-AI-03-0001 cannot be selected: its technical assessment (site readiness, "
         "procurement, TCO, energy efficiency, access policy) is not submitted yet."
     )
+
+
+def test_api_decision_reserve_after_a_failed_assessment_is_409(proposal, experts, programme_officer, expert):
+    scored = evaluate(proposal, experts, programme_officer, "4", "4", "4", technical=False)
+    assess_technical(scored, programme_officer, expert=expert, failing=("site_power",))
+    client = api_for(programme_officer)
+    response = client.post(f"/api/v1/proposals/{scored.pk}/decision/", {"outcome": "reserve"}, format="json")
+    assert response.status_code == 409
+    assert response.json()["code"] == "technical_assessment_failed"
+    assert response.json()["detail"] == (
+        "Proposal EUROHPC-2026-CEI-AI-03-0001 cannot be put on the reserve list: its technical assessment failed on "
+        "Power; a proposal whose technical assessment failed can only be rejected."
+    )
+    rejected = client.post(f"/api/v1/proposals/{scored.pk}/decision/", {"outcome": "rejected"}, format="json")
+    assert rejected.status_code == 200 and rejected.json()["outcome"] == "rejected"
 
 
 def test_api_ranking_rows_carry_the_technical_state(proposal, experts, programme_officer):

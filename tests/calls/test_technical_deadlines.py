@@ -24,7 +24,7 @@ from calls.evaluation.services import (
     feasibility_save,
 )
 from calls.evaluation.tasks import send_evaluation_reminders
-from calls.models import FeasibilityAssessment, FeasibilityReminder
+from calls.models import FeasibilityAssessment, FeasibilityReminder, Proposal
 from eurohpc.errors import NotPermitted, RuleViolation, StateConflict
 from eurohpc.formatting import local
 from eurohpc.models import AuditEvent, Notification, Role
@@ -380,6 +380,37 @@ def test_expert_pages_show_overdue_then_closed_without_forms(client, late, exper
     html = client.get(page).content.decode()
     assert "closed — reassigned" in html and "<form" not in html.split("<main", 1)[-1].split("</main>")[0]
     assert "Closed — reassigned" in client.get("/evaluation/technical/").content.decode()
+
+
+OVERDUE_BADGE = '<span class="badge badge-bad">overdue</span>'
+
+
+def test_expert_pages_show_overdue_on_list_page_and_dashboard(client, late, expert):
+    client.force_login(expert)
+    for url in ("/evaluation/technical/", f"/evaluation/technical/{late.pk}/", "/dashboard/"):
+        assert OVERDUE_BADGE in client.get(url).content.decode(), url
+    assert '<span class="badge badge-bad">1 overdue</span>' in client.get("/dashboard/").content.decode()
+
+
+def test_expert_pages_show_no_overdue_once_the_proposal_is_decided(client, late, expert):
+    """The pages read `assessment_overdue`: a rejected proposal's late draft is not overdue (nor counted)."""
+    Proposal.objects.filter(pk=late.proposal_id).update(status=Proposal.Status.REJECTED)
+    assert assessment_overdue(FeasibilityAssessment.objects.select_related("proposal").get(pk=late.pk)) is False
+    client.force_login(expert)
+    for url in ("/evaluation/technical/", f"/evaluation/technical/{late.pk}/", "/dashboard/"):
+        response = client.get(url)
+        assert response.status_code == 200
+        assert OVERDUE_BADGE not in response.content.decode(), url
+    assert "1 overdue" not in client.get("/dashboard/").content.decode()
+
+
+def test_expert_dashboard_lists_a_reserve_proposal_as_its_counts_do(client, late, expert):
+    """The dashboard's list and counts both cover TECHNICAL_OPEN: a reserve proposal is still assessed."""
+    Proposal.objects.filter(pk=late.proposal_id).update(status=Proposal.Status.RESERVE)
+    client.force_login(expert)
+    html = client.get("/dashboard/").content.decode()
+    assert "1 to declare" in html and '<span class="badge badge-bad">1 overdue</span>' in html
+    assert f'href="/evaluation/technical/{late.pk}/"' in html and OVERDUE_BADGE in html
 
 
 def test_expert_save_page_refuses_a_closed_assessment_with_409(client, late, reassigned, expert):

@@ -162,6 +162,31 @@ def test_ranking_page_offers_selection_once_the_assessment_passed(client, scored
     assert "Confirm the proposed decisions" in html and '<option value="selected"' in html
 
 
+def test_ranking_page_offers_only_rejection_after_a_failed_assessment(client, scored, programme_officer):
+    assess_technical(scored, programme_officer, failing=("tco",))
+    _, html = _page(client, programme_officer, f"/officer/evaluation/cut-offs/{scored.cut_off_id}/ranking/")
+    select = html.split(f'id="outcome-{scored.pk}"')[1].split("</select>")[0]
+    assert '<option value="rejected"' in select
+    assert '<option value="reserve"' not in select and '<option value="selected"' not in select
+
+
+def test_ranking_page_offers_the_reserve_list_while_the_assessment_is_missing(client, scored, programme_officer):
+    _, html = _page(client, programme_officer, f"/officer/evaluation/cut-offs/{scored.cut_off_id}/ranking/")
+    select = html.split(f'id="outcome-{scored.pk}"')[1].split("</select>")[0]
+    assert '<option value="reserve"' in select and '<option value="rejected"' in select
+
+
+def test_decision_page_refuses_reserve_after_a_failed_assessment(client, scored, programme_officer):
+    assess_technical(scored, programme_officer, failing=("tco",))
+    client.force_login(programme_officer)
+    response = client.post(f"/officer/evaluation/proposals/{scored.pk}/decision/", {"outcome": "reserve"})
+    assert response.status_code == 409
+    assert (
+        "Proposal EUROHPC-2026-CEI-AI-03-0001 cannot be put on the reserve list: its technical assessment failed on "
+        "Total cost of ownership and its split; a proposal whose technical assessment failed can only be rejected."
+    ) in response.content.decode()
+
+
 def test_decision_page_refuses_selection_without_technical_pass(client, scored, programme_officer):
     client.force_login(programme_officer)
     response = client.post(f"/officer/evaluation/proposals/{scored.pk}/decision/", {"outcome": "selected"})

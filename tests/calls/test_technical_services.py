@@ -252,7 +252,7 @@ def test_selection_with_a_failed_assessment_names_the_failed_items(scored, progr
     assert refused.value.code == "technical_assessment_failed"
     assert refused.value.message == (
         "Proposal EUROHPC-2026-CEI-AI-03-0001 cannot be selected: its technical assessment failed on Cooling, "
-        "Total cost of ownership and its split."
+        "Total cost of ownership and its split; a proposal whose technical assessment failed can only be rejected."
     )
 
 
@@ -265,6 +265,31 @@ def test_selection_with_a_passed_assessment_is_recorded(scored, programme_office
 def test_reserve_and_rejection_need_no_technical_assessment(scored, programme_officer):
     assert decision_record(proposal=scored, outcome="reserve", actor=programme_officer).outcome == "reserve"
     assert decision_record(proposal=scored, outcome="rejected", actor=programme_officer).outcome == "rejected"
+
+
+def test_reserve_with_a_failed_assessment_is_refused_like_the_confirmation(scored, programme_officer):
+    assess_technical(scored, programme_officer, failing=("site_cooling", "tco"))
+    with pytest.raises(StateConflict) as refused:
+        decision_record(proposal=scored, outcome="reserve", actor=programme_officer)
+    assert refused.value.status_code == 409
+    assert refused.value.code == "technical_assessment_failed"
+    assert refused.value.message == (
+        "Proposal EUROHPC-2026-CEI-AI-03-0001 cannot be put on the reserve list: its technical assessment failed on "
+        "Cooling, Total cost of ownership and its split; a proposal whose technical assessment failed can only be "
+        "rejected."
+    )
+    assert Proposal.objects.get(pk=scored.pk).status == Proposal.Status.EVALUATION
+    assert not Decision.objects.exists()
+    assert decision_record(proposal=scored, outcome="rejected", actor=programme_officer).outcome == "rejected"
+
+
+def test_reserve_is_refused_again_once_the_assessment_of_a_reserve_proposal_failed(scored, programme_officer):
+    decision_record(proposal=scored, outcome="reserve", actor=programme_officer)
+    assess_technical(Proposal.objects.get(pk=scored.pk), programme_officer, failing=("energy_efficiency",))
+    with pytest.raises(StateConflict) as refused:
+        decision_record(proposal=scored, outcome="reserve", actor=programme_officer)
+    assert refused.value.code == "technical_assessment_failed"
+    assert Decision.objects.count() == 1
 
 
 def test_decisions_confirm_names_every_proposal_selected_without_assessment(

@@ -91,7 +91,9 @@ def overdue_queryset(*, now: datetime | None = None) -> QuerySet[Assignment]:
     )
     return (
         Assignment.objects.filter(overdue(now))
-        .select_related("proposal__call", "proposal__cut_off", "proposal__organisation", "evaluator", "review")
+        .select_related(
+            "proposal__call", "proposal__cut_off", "proposal__organisation", "proposal__access", "evaluator", "review"
+        )
         .annotate(missed=missed)
         .order_by("missed", "id")
     )

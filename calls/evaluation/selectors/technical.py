@@ -16,6 +16,7 @@ from calls.models import (
     Assignment,
     Call,
     ConsortiumMember,
+    Decision,
     FeasibilityAssessment,
     FeasibilityItem,
     Proposal,
@@ -86,6 +87,16 @@ def assessment_overdue(assessment: FeasibilityAssessment, now: datetime | None =
     return assessment_open(assessment) and assessment.deadline < (now or timezone.now())
 
 
+def with_overdue(assessments, now: datetime | None = None) -> list[FeasibilityAssessment]:
+    """`assessments` as a list, each with `overdue` set by `assessment_overdue`: what the expert's list, assessment
+    page and dashboard show (no query when the proposals are selected with them)."""
+    now = now or timezone.now()
+    assessments = list(assessments)
+    for a in assessments:
+        a.overdue = assessment_overdue(a, now)
+    return assessments
+
+
 def days_late(due: datetime, now: datetime) -> int:
     """Started days: an assessment due yesterday evening is one day late."""
     return max(1, math.ceil((now - due).total_seconds() / 86400))
@@ -129,10 +140,17 @@ class TechnicalRefusal:
     message: str
 
 
-def technical_refusal(proposal: Proposal) -> TechnicalRefusal | None:
-    """Why `proposal` cannot be selected for lack of a passed technical assessment; None when it can (or needs
-    none). The one rule behind decision_record, reserve_promote, decisions_confirm and the pages' buttons."""
-    if not needs_technical(proposal.type):
+# The outcomes a technical assessment stands in the way of: a selection needs a passed assessment; the reserve list
+# only excludes a failed one (a reserve proposal is promoted only once assessed and passed). Rejection is always open.
+OUTCOME_WORDS = {Decision.Outcome.SELECTED: "selected", Decision.Outcome.RESERVE: "put on the reserve list"}
+
+
+def technical_refusal(proposal: Proposal, outcome: str = Decision.Outcome.SELECTED) -> TechnicalRefusal | None:
+    """Why `proposal` cannot have `outcome` (selected, the default, or reserve) for its technical assessment; None
+    when it can (or needs none). A missing assessment refuses only a selection; a failed one refuses both: a failed
+    proposal can only be rejected. The one rule behind decision_record, reserve_promote, decisions_confirm and the
+    pages' buttons (`RankedProposal.technical_ok` for selected; `technical != "failed"` for reserve)."""
+    if outcome not in OUTCOME_WORDS or not needs_technical(proposal.type):
         return None
     assessment = (
         FeasibilityAssessment.objects.filter(IN_FORCE, proposal_id=proposal.pk, status="submitted")
@@ -140,13 +158,16 @@ def technical_refusal(proposal: Proposal) -> TechnicalRefusal | None:
         .first()
     )
     if assessment is None:
+        if outcome == Decision.Outcome.RESERVE:
+            return None
         return TechnicalRefusal("technical_assessment_missing", missing_message(proposal))
     if not assessment.passed:
         names = item_names()
         failed = ", ".join(names.get(i.item, i.item) for i in assessment.items.all())
         return TechnicalRefusal(
             "technical_assessment_failed",
-            f"Proposal {proposal} cannot be selected: its technical assessment failed on {failed}.",
+            f"Proposal {proposal} cannot be {OUTCOME_WORDS[outcome]}: its technical assessment failed on {failed}; "
+            f"a proposal whose technical assessment failed can only be rejected.",
         )
     return None
 

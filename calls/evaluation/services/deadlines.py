@@ -11,6 +11,8 @@ from datetime import datetime
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from calls.access.models import AccessApplication
+from calls.access.rules import reviews_released
 from calls.evaluation.calendar import calendar_of
 from calls.evaluation.selectors.deadlines import (
     DECLARATION,
@@ -55,6 +57,17 @@ def assignment_reassign(*, assignment: Assignment, evaluator: User, actor: User,
             f"Proposal {proposal} is {status_label(proposal)}: only work on a proposal under evaluation is reassigned.",
             code="not_in_evaluation",
         )
+    if proposal.type == Proposal.Type.ACCESS:
+        # The access rule (calls/access/rules.py `reviews_released`, as the application page's assign_reviewer):
+        # reviewers are assigned only until the reviews are released to the applicant.
+        application = AccessApplication.objects.filter(pk=proposal.pk).first()
+        if reviews_released(actor, application):
+            raise StateConflict(
+                f"The reviews of access application {proposal} were released to the applicant (reply due by "
+                f"{local(application.reply_deadline)}): reviewers are assigned only until the reviews are released, "
+                f"so the assignment of {who} is not reassigned.",
+                code="access_reviews_released",
+            )
     if review is not None and review.status == Review.Status.SUBMITTED:
         raise StateConflict(
             f"{who} submitted the review of proposal {proposal} on {local(review.submitted_at)}: a submitted review "
