@@ -1,9 +1,8 @@
 """Which steps of an evaluation review a user may take now: the request page renders its forms from here and the
 API lists them, so no page offers what the service would refuse (apart from the text the user types)."""
 
-from calls.evaluation.selectors.redress import RedressDetail, committee_candidates
-from calls.evaluation.services.redress import MIN_COMMITTEE, re_evaluation_consensus
-from calls.models import Assignment, Proposal, RedressRequest
+from calls.evaluation.selectors.redress import MIN_COMMITTEE, RedressDetail, committee_available, committee_candidates
+from calls.models import Assignment, RedressRequest
 
 R = RedressRequest.Status
 
@@ -22,7 +21,7 @@ def redress_actions(*, detail: RedressDetail, user, candidates: list | None = No
     manage = user.has_perm("calls.manage_redress")
     seat = user_seat(detail, user)
     sits = seat is not None and user.has_perm("calls.sit_on_redress_committee", seat)
-    available = sum(1 for s in detail.committee if s.declaration != Assignment.Declaration.CONFLICT)
+    available = committee_available(detail.committee)
 
     def may_appoint() -> bool:
         if not (manage and request.status == R.IN_REVIEW):
@@ -39,16 +38,14 @@ def redress_actions(*, detail: RedressDetail, user, candidates: list | None = No
         "declare": lambda: (
             sits and seat.declaration == Assignment.Declaration.PENDING and request.status == R.IN_REVIEW
         ),
-        # redress_opinion_record: a member who declared no conflict, once
+        # redress_opinion_record: a member who declared no conflict, once, with the committee at its minimum size
         "opinion": lambda: (
-            sits and seat.declaration == Assignment.Declaration.NO_CONFLICT and request.status == R.IN_REVIEW
+            sits
+            and seat.declaration == Assignment.Declaration.NO_CONFLICT
+            and request.status == R.IN_REVIEW
+            and detail.opinion_refusal is None
         ),
-        # redress_conclude: the re-evaluation's new consensus is recorded
-        "conclude": lambda: (
-            manage
-            and request.status == R.RE_EVALUATION
-            and request.proposal.status == Proposal.Status.EVALUATION
-            and re_evaluation_consensus(request) is not None
-        ),
+        # redress_conclude: what its selector `redress_conclusion` would not refuse
+        "conclude": lambda: manage and request.status == R.RE_EVALUATION and detail.conclusion_refusal is None,
     }
     return [name for name in REDRESS_ACTIONS if open_now[name]()]

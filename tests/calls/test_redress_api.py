@@ -145,3 +145,25 @@ def test_redress_api_detail_for_the_applicant_names_no_one(published, applicant,
     data = api_for(applicant).get(f"/api/v1/evaluation/redress/{request.pk}/").data
     assert data["opinion"] == "re_evaluate"
     assert not {"committee", "submitted_by", "admissibility_by", "opinion_by"} & set(data)
+
+
+def test_redress_api_lists_no_opinion_below_the_committees_minimum(
+    published, applicant, freezer, programme_officer, committee
+):
+    request = admit(submit(published[2], applicant, freezer), programme_officer, committee)
+    url = f"/api/v1/evaluation/redress/{request.pk}/"
+    assert (
+        api_for(committee[1])
+        .post(url + "declaration/", {"conflict": True, "reason": "Adviser."}, format="json")
+        .status_code
+        == 200
+    )
+    member = api_for(committee[0])
+    assert member.post(url + "declaration/", {"conflict": False}, format="json").status_code == 200
+    assert member.get(url).data["actions"] == []
+    response = member.post(url + "opinion/", {"opinion": "confirm", "reason": "Fine."}, format="json")
+    assert response.status_code == 409 and response.data["code"] == "committee_too_small"
+    assert response.data["detail"] == (
+        f"The review committee of {request.reference} has 1 member without a conflict of interest: it gives its "
+        f"opinion with at least 2. The programme office must appoint another member first."
+    )

@@ -6,9 +6,15 @@ from datetime import timedelta
 import pytest
 from django.utils.html import escape
 
-from calls.evaluation.services import redress_admissibility_record
+from calls.evaluation.services import (
+    decisions_confirm,
+    decisions_publish,
+    redress_admissibility_record,
+    redress_committee_declare,
+)
 from calls.models import Proposal, RedressRequest
 from eurohpc.formatting import local
+from tests.calls.evaluation_factories import batch_of, evaluate
 from tests.calls.redress_factories import (
     GROUNDS,
     admit,
@@ -236,3 +242,47 @@ def test_officer_dashboard_shows_pending_redress_work(
     client.force_login(committee[1])
     dashboard = page(client.get("/dashboard/"))
     assert f"Review committee: {request.reference}" in dashboard
+
+
+def test_redress_opinion_form_is_not_offered_below_the_committees_minimum(
+    client, published, applicant, freezer, programme_officer, committee
+):
+    request = admit(submit(published[2], applicant, freezer), programme_officer, committee)
+    seats = {s.member_id: s for s in request.committee.all()}
+    redress_committee_declare(seat=seats[committee[0].pk], conflict=False, reason="", actor=committee[0])
+    redress_committee_declare(seat=seats[committee[1].pk], conflict=True, reason="Former adviser.", actor=committee[1])
+    message = (
+        f"The review committee of {request.reference} has 1 member without a conflict of interest: it gives its "
+        f"opinion with at least 2. The programme office must appoint another member first."
+    )
+    url = f"/officer/evaluation/redress/{request.pk}/"
+    client.force_login(committee[0])
+    detail = page(client.get(url))
+    assert "Record the opinion" not in detail and escape(message) in detail
+    response = client.post(url + "opinion/", {"opinion": "confirm", "reason": "Fine."})
+    assert response.status_code == 409 and escape(message) in page(response)
+    assert RedressRequest.objects.get().status == RedressRequest.Status.IN_REVIEW
+
+
+def test_redress_conclude_button_gives_way_to_the_technical_refusal(
+    client, call, applicant, freezer, programme_officer, experts, committee
+):
+    # Rejected at the first evaluation, never assessed technically: the re-evaluation would now select it.
+    proposal = batch_of(call, applicant, programme_officer, freezer, ["30000000.00"])[0]
+    evaluate(proposal, experts, programme_officer, "2", "2", "2", technical=False)
+    decisions_confirm(cut_off=proposal.cut_off, actor=programme_officer)
+    decisions_publish(cut_off=proposal.cut_off, actor=programme_officer)
+    request = send_to_re_evaluation(submit(proposal, applicant, freezer), programme_officer, committee)
+    re_evaluate(proposal, programme_officer, "5", "5", "5")
+    message = (
+        f"Proposal {proposal} cannot be selected: its technical assessment (site readiness, procurement, TCO, "
+        f"energy efficiency, access policy) is not submitted yet. Concluding {request.reference} would "
+        f"select it: the technical assessment comes first."
+    )
+    url = f"/officer/evaluation/redress/{request.pk}/"
+    client.force_login(programme_officer)
+    detail = page(client.get(url))
+    assert "Conclude the evaluation review" not in detail and escape(message) in detail
+    response = client.post(url + "conclude/")
+    assert response.status_code == 409 and escape(message) in page(response)
+    assert RedressRequest.objects.get().status == RedressRequest.Status.RE_EVALUATION

@@ -9,11 +9,14 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from calls.evaluation.selectors import cut_off_ranking, redress_list, redress_window
+from calls.evaluation.selectors.redress import redress_conclusion_refusal
 from calls.evaluation.services import (
     assignment_create,
     decision_record,
     decisions_confirm,
     decisions_publish,
+    feasibility_assign,
+    feasibility_reassign,
     redress_admissibility_record,
     redress_committee_appoint,
     redress_committee_declare,
@@ -25,8 +28,8 @@ from calls.evaluation.services import (
 from calls.models import Assignment, Decision, Proposal, RedressRequest, SummaryReport
 from eurohpc.errors import NotPermitted, RuleViolation, StateConflict
 from eurohpc.formatting import local
-from eurohpc.models import AuditEvent, Notification, Role
-from tests.calls.evaluation_factories import batch_of, evaluate
+from eurohpc.models import AuditEvent, Notification, Role, User
+from tests.calls.evaluation_factories import batch_of, evaluate, technical_expert
 from tests.calls.redress_factories import (
     GROUNDS,
     admit,
@@ -405,3 +408,129 @@ def test_redress_services_lock_in_the_products_order(published, applicant, freez
     tables = locked_tables(captured)
     assert_in_order(tables)
     assert tables[:4] == ["calls_call", "calls_cutoff", "calls_proposal", "calls_redressrequest"]
+
+
+# --- review findings: the committee's size at its opinion, the technical assessment's officers, the office told --
+
+
+def test_redress_opinion_refused_when_the_committee_falls_below_its_minimum(
+    published, applicant, freezer, programme_officer, committee
+):
+    request = admit(submit(published[2], applicant, freezer), programme_officer, committee)
+    seats = {s.member_id: s for s in request.committee.all()}
+    redress_committee_declare(seat=seats[committee[0].pk], conflict=False, reason="", actor=committee[0])
+    redress_committee_declare(
+        seat=seats[committee[1].pk], conflict=True, reason="I advised the applicant in 2025.", actor=committee[1]
+    )
+    with pytest.raises(StateConflict) as refused:
+        redress_opinion_record(request=request, opinion="confirm", reason="Fine.", actor=committee[0])
+    assert refused.value.status_code == 409 and refused.value.code == "committee_too_small"
+    assert refused.value.message == (
+        f"The review committee of {request.reference} has 1 member without a conflict of interest: it gives its "
+        f"opinion with at least 2. The programme office must appoint another member first."
+    )
+    assert RedressRequest.objects.get(pk=request.pk).status == RedressRequest.Status.IN_REVIEW
+    assert not AuditEvent.objects.filter(verb="redress.opinion").exists()
+    # Another member appointed (still to declare): the committee is back at its minimum.
+    redress_committee_appoint(request=request, members=make_committee("extra", 1), actor=programme_officer)
+    request = redress_opinion_record(request=request, opinion="confirm", reason="Fine.", actor=committee[0])
+    assert request.status == RedressRequest.Status.CONFIRMED
+
+
+def _rejected_with_technical_officers(call, applicant, freezer, programme_officer, experts):
+    """A rejected, published hosting proposal whose technical expert one officer assigned and, once overdue,
+    another reassigned; returns (proposal, assigner, reassigner)."""
+    assigner = UserFactory(username="tia", first_name="Tia", last_name="Assigner", roles=[Role.PROGRAMME_OFFICER])
+    reassigner = UserFactory(username="rex", first_name="Rex", last_name="Reassigner", roles=[Role.PROGRAMME_OFFICER])
+    proposal = batch_of(call, applicant, programme_officer, freezer, ["30000000.00"])[0]
+    evaluate(proposal, experts, programme_officer, "2", "2", "2", technical=False)
+    late = feasibility_assign(proposal=proposal, expert=technical_expert(), actor=assigner)
+    freezer(late.deadline + timedelta(days=1))
+    spare = UserFactory(username="spare-expert", roles=[Role.TECHNICAL_EXPERT])
+    feasibility_reassign(assessment=late, expert=spare, actor=reassigner, reason="No answer.")
+    decisions_confirm(cut_off=proposal.cut_off, actor=programme_officer)
+    decisions_publish(cut_off=proposal.cut_off, actor=programme_officer)
+    return Proposal.objects.get(pk=proposal.pk), assigner, reassigner
+
+
+def test_redress_committee_refuses_the_officers_of_the_technical_assessment(
+    call, applicant, freezer, programme_officer, experts, committee
+):
+    proposal, assigner, reassigner = _rejected_with_technical_officers(
+        call, applicant, freezer, programme_officer, experts
+    )
+    request = submit(proposal, applicant, freezer)
+    redress_admissibility_record(request=request, admissible=True, reason="", actor=programme_officer)
+    with pytest.raises(RuleViolation) as refused:
+        redress_committee_appoint(request=request, members=[assigner, *committee], actor=programme_officer)
+    assert refused.value.status_code == 400 and refused.value.code == "committee_involved"
+    assert refused.value.message == (
+        f"Tia Assigner assigned the technical expert of proposal {proposal}. The committee is made of officers not "
+        f"involved in that evaluation."
+    )
+    with pytest.raises(RuleViolation) as refused:
+        redress_committee_appoint(request=request, members=[reassigner, *committee], actor=programme_officer)
+    assert refused.value.status_code == 400 and refused.value.code == "committee_involved"
+    assert refused.value.message == (
+        f"Rex Reassigner reassigned the technical assessment of proposal {proposal}. The committee is made of "
+        f"officers not involved in that evaluation."
+    )
+    assert RedressRequest.objects.get(pk=request.pk).committee.count() == 0
+
+
+def test_redress_conclusion_refusal_is_the_services_refusal(
+    call, applicant, freezer, programme_officer, experts, committee
+):
+    proposal = batch_of(call, applicant, programme_officer, freezer, ["30000000.00"])[0]
+    evaluate(proposal, experts, programme_officer, "2", "2", "2", technical=False)
+    decisions_confirm(cut_off=proposal.cut_off, actor=programme_officer)
+    decisions_publish(cut_off=proposal.cut_off, actor=programme_officer)
+    request = send_to_re_evaluation(submit(proposal, applicant, freezer), programme_officer, committee)
+    assert redress_conclusion_refusal(request).code == "redress_consensus_missing"
+    re_evaluate(proposal, programme_officer, "5", "5", "5")
+    request = RedressRequest.objects.get(pk=request.pk)
+    expected = redress_conclusion_refusal(request)
+    with pytest.raises(StateConflict) as refused:
+        redress_conclude(request=request, actor=programme_officer)
+    assert refused.value.status_code == 409
+    assert (refused.value.code, refused.value.message) == (expected.code, expected.message)
+    assert expected.code == "technical_assessment_missing"
+
+
+def _office_notified(subject: str) -> list[str]:
+    return sorted(Notification.objects.filter(subject=subject).values_list("recipient__username", flat=True))
+
+
+def test_redress_request_and_re_evaluation_notify_the_programme_office(
+    published, applicant, freezer, programme_officer, committee
+):
+    retired = UserFactory(username="retired", roles=[Role.PROGRAMME_OFFICER])
+    User.objects.filter(pk=retired.pk).update(is_active=False)
+    request = submit(published[2], applicant, freezer)
+    subject = f"Evaluation review to admit: {request.reference}"
+    assert _office_notified(subject) == ["chair1", "chair2", "officer"]
+    assert Notification.objects.filter(subject=subject).first().body == (
+        f"The applicants of proposal EUROHPC-2026-CEI-AI-03-0003 requested an evaluation review of it "
+        f"({published[2].acronym}, rejected): {request.reference}, received {local(request.submitted_at)}.\n\n"
+        f"Record its admissibility on the request's page (Evaluation reviews): admissible when it states "
+        f"shortcomings of the evaluation procedure.\n"
+    )
+    request = send_to_re_evaluation(request, programme_officer, make_committee("member"))
+    subject = f"Re-evaluation to organise: {request.reference}"
+    # Every active programme officer but the member who gave the opinion.
+    assert _office_notified(subject) == ["chair1", "chair2", "member2", "officer"]
+    assert Notification.objects.filter(subject=subject).first().body == (
+        f"The review committee of {request.reference} asks for proposal EUROHPC-2026-CEI-AI-03-0003 "
+        f"({published[2].acronym}) to be evaluated again: its experts' work is closed (3 assignments) and its "
+        f"consensus withdrawn.\n\nAssign new experts on the cut-off's assignment board; once their reviews are in, "
+        f"record the new consensus and conclude the evaluation review.\n"
+    )
+
+
+def test_redress_confirmation_does_not_ask_the_office_for_new_experts(
+    published, applicant, freezer, programme_officer, committee
+):
+    request = admit(submit(published[2], applicant, freezer), programme_officer, committee)
+    declare_all(request, committee)
+    redress_opinion_record(request=request, opinion="confirm", reason="Fine.", actor=committee[0])
+    assert not Notification.objects.filter(subject__startswith="Re-evaluation to organise").exists()

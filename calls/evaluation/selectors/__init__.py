@@ -54,6 +54,7 @@ from calls.evaluation.selectors.money import (
     selected_eu_contribution,
 )
 from calls.evaluation.selectors.ranking import (
+    OUTCOME_BY_FUNDING,
     RANKING_FIELDS,
     Funding,
     RankedProposal,
@@ -111,6 +112,7 @@ __all__ = [
     "IN_OPEN_WORK",
     "MONEY",
     "OPEN_WORK",
+    "OUTCOME_BY_FUNDING",
     "RANKING_FIELDS",
     "REVIEW_SUBMITTED",
     "TO_DECLARE",

@@ -10,7 +10,7 @@ from calls.evaluation.scheme import SUBMITTED_AT, Scheme, scheme_of, tidy
 from calls.evaluation.selectors.common import DECIDED, IN_EVALUATION, OPEN_WORK, ZERO
 from calls.evaluation.selectors.money import call_funding_position, eu_contribution_expression
 from calls.evaluation.selectors.technical import Technical, technical_annotations, technical_state
-from calls.models import Assignment, Call, CutOff, DecisionPublication, Proposal, Review
+from calls.models import Assignment, Call, CutOff, Decision, DecisionPublication, Proposal, Review
 from calls.providers import funding_provider
 
 
@@ -27,6 +27,15 @@ class Funding:
         BELOW_THRESHOLD: "Below threshold",
         TECHNICAL_FAIL: "Failed technical assessment",
     }
+
+
+# The decision each place in the ranking proposes (decisions_confirm, the conclusion of a re-evaluation).
+OUTCOME_BY_FUNDING = {
+    Funding.ABOVE_LINE: Decision.Outcome.SELECTED,
+    Funding.RESERVE: Decision.Outcome.RESERVE,
+    Funding.BELOW_THRESHOLD: Decision.Outcome.REJECTED,
+    Funding.TECHNICAL_FAIL: Decision.Outcome.REJECTED,
+}
 
 
 @dataclass

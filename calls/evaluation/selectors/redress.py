@@ -2,23 +2,42 @@
 programme office's list of requests, one request with its committee and history, and an applicant's requests.
 
 `redress_window` answers for the request page and for `redress_request_submit` alike, so the page offers the
-form exactly when the service would accept it (apart from the grounds themselves).
+form exactly when the service would accept it (apart from the grounds themselves). In the same way
+`officer_involvements` is the committee's "uninvolved" rule, `opinion_refusal` the committee's minimum size when it
+gives its opinion, and `redress_conclusion` the conclusion's refusal and recomputed outcome: the services raise
+what they answer and `calls.evaluation.redress_actions` offers the step only when they answer nothing.
 """
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cached_property
 
 from django.db.models import Case, Count, DateTimeField, ExpressionWrapper, F, Q, QuerySet, When
 from django.utils import timezone
 
 from calls.evaluation.calendar import redress_deadline
-from calls.models import Call, Decision, DecisionPublication, Proposal, RedressCommitteeMember, RedressRequest
+from calls.evaluation.selectors.ranking import OUTCOME_BY_FUNDING, cut_off_ranking
+from calls.evaluation.selectors.technical import technical_refusal
+from calls.models import (
+    Assignment,
+    Call,
+    Consensus,
+    CutOff,
+    Decision,
+    DecisionPublication,
+    FeasibilityAssessment,
+    Proposal,
+    RedressCommitteeMember,
+    RedressRequest,
+)
 from eurohpc.formatting import local
-from eurohpc.models import AuditEvent
+from eurohpc.models import AuditEvent, Role, User
 
 R = RedressRequest.Status
 OPEN_STATUSES = (R.SUBMITTED, R.IN_REVIEW, R.RE_EVALUATION)
 CONTESTABLE = (Decision.Outcome.RESERVE, Decision.Outcome.REJECTED)
+# A review committee gives its opinion with at least this many members who have not declared a conflict.
+MIN_COMMITTEE = 2
 
 # The programme office's own targets for each open step, counted from the step before it. They order the office's
 # list (overdue work first) and are not promised to the applicant, whose only deadline is the request's own.
@@ -162,6 +181,17 @@ class RedressDetail:
     history: list[AuditEvent]
     step_due: datetime | None
 
+    @cached_property
+    def opinion_refusal(self) -> "RedressRefusal | None":
+        """Why the committee cannot give its opinion now for want of members (what `redress_opinion_record`
+        raises), or None."""
+        return opinion_refusal(request=self.request, seats=self.committee)
+
+    @cached_property
+    def conclusion_refusal(self) -> "RedressRefusal | None":
+        """What `redress_conclude` would refuse now, or None (computed when first read: it ranks the cut-off)."""
+        return redress_conclusion_refusal(self.request)
+
 
 def redress_request_detail(*, pk: int) -> RedressDetail | None:
     """One request with its proposal, decisions, committee and audit history, in four queries."""
@@ -242,7 +272,7 @@ def officer_redress_work(*, user) -> RedressWork:
     seats = list(committee_seats(user=user))
     return RedressWork(
         to_admit=sum(1 for s, _, _ in rows if s == R.SUBMITTED),
-        to_appoint=sum(1 for s, _, n in rows if s == R.IN_REVIEW and n < 2),
+        to_appoint=sum(1 for s, _, n in rows if s == R.IN_REVIEW and n < MIN_COMMITTEE),
         with_committee=sum(1 for s, _, _ in rows if s == R.IN_REVIEW),
         re_evaluations=sum(1 for s, _, _ in rows if s == R.RE_EVALUATION),
         overdue=sum(1 for _, due, _ in rows if due is not None and due < now),
@@ -250,40 +280,100 @@ def officer_redress_work(*, user) -> RedressWork:
     )
 
 
-def involved_officer_ids(*, request: RedressRequest) -> set[int]:
-    """The users who took part in the evaluation of the request's proposal or in the request's admissibility (the
-    rule of `redress_committee_appoint`), in five queries whatever their number."""
-    from calls.models import Assignment, Consensus
+@dataclass(frozen=True)
+class RedressRefusal:
+    """A step's refusal as its service raises it: a StateConflict (409) with this code and message."""
 
+    code: str
+    message: str
+
+
+def committee_available(seats: list[RedressCommitteeMember]) -> int:
+    """The committee's members who have not declared a conflict of interest (pending ones count: they may still
+    declare none). The one count behind the appointment, the opinion and their buttons."""
+    return sum(1 for s in seats if s.declaration != Assignment.Declaration.CONFLICT)
+
+
+def opinion_refusal(*, request: RedressRequest, seats: list[RedressCommitteeMember]) -> RedressRefusal | None:
+    """Why the committee of `request` (its `seats`, locked by the service) cannot give its opinion for want of
+    members, or None."""
+    available = committee_available(seats)
+    if available >= MIN_COMMITTEE:
+        return None
+    return RedressRefusal(
+        "committee_too_small",
+        f"The review committee of {request.reference} has {available} member{'' if available == 1 else 's'} "
+        f"without a conflict of interest: it gives its opinion with at least {MIN_COMMITTEE}. The programme office "
+        f"must appoint another member first.",
+    )
+
+
+def officer_involvements(*, request: RedressRequest) -> dict[int, str]:
+    """The users who took part in the evaluation of the request's proposal (its experts and technical expert, the
+    officers who assigned or reassigned them, recorded its consensus, took a decision on it, published its
+    cut-off's decisions) or recorded the request's admissibility, each with what they did ("evaluated proposal
+    X."), the first found in that order. The rule of `redress_committee_appoint` and of the committee's
+    candidates, in six queries whatever their number."""
     proposal = request.proposal
-    ids: set[int] = set()
-    for evaluator_id, assigned_by_id in Assignment.objects.filter(proposal_id=proposal.pk).values_list(
-        "evaluator_id", "assigned_by_id"
-    ):
-        ids |= {evaluator_id, assigned_by_id}
-    ids |= set(Consensus.objects.filter(proposal_id=proposal.pk).values_list("recorded_by_id", flat=True))
-    ids |= set(
+    found: dict[int, str] = {}
+
+    def add(user_ids, did: str) -> None:
+        for user_id in user_ids:
+            if user_id is not None:
+                found.setdefault(user_id, did)
+
+    assignments = list(Assignment.objects.filter(proposal_id=proposal.pk).values_list("evaluator_id", "assigned_by_id"))
+    technical = list(
+        FeasibilityAssessment.objects.filter(proposal_id=proposal.pk).values_list("expert_id", "assigned_by_id")
+    )
+    events = list(
         AuditEvent.objects.filter(
-            verb="evaluation.consensus",
+            verb__in=("evaluation.consensus", "evaluation.technical_assign", "evaluation.technical_reassign"),
             target_type="calls.proposal",
             target_id=str(proposal.pk),
             actor_id__isnull=False,
-        ).values_list("actor_id", flat=True)
+        )
+        .order_by("seq")
+        .values_list("verb", "actor_id")
     )
-    ids |= set(Decision.objects.filter(proposal_id=proposal.pk).values_list("decided_by_id", flat=True))
-    ids |= set(
-        DecisionPublication.objects.filter(cut_off_id=proposal.cut_off_id).values_list("published_by_id", flat=True)
+
+    def acted(verb: str) -> list[int]:
+        return [actor_id for v, actor_id in events if v == verb]
+
+    add((e for e, _ in assignments), f"evaluated proposal {proposal}.")
+    add((e for e, _ in technical), f"assessed proposal {proposal} technically.")
+    add((a for _, a in assignments), f"assigned experts to proposal {proposal}.")
+    # A reassignment also sets the replacement's `assigned_by`: its actor is named for the reassignment.
+    add(acted("evaluation.technical_reassign"), f"reassigned the technical assessment of proposal {proposal}.")
+    add(
+        [a for _, a in technical] + acted("evaluation.technical_assign"),
+        f"assigned the technical expert of proposal {proposal}.",
     )
-    if request.admissibility_by_id:
-        ids.add(request.admissibility_by_id)
-    return ids
+    add(
+        list(Consensus.objects.filter(proposal_id=proposal.pk).values_list("recorded_by_id", flat=True))
+        + acted("evaluation.consensus"),
+        f"recorded the consensus on proposal {proposal}.",
+    )
+    add(
+        Decision.objects.filter(proposal_id=proposal.pk).values_list("decided_by_id", flat=True),
+        f"took a decision on proposal {proposal}.",
+    )
+    add(
+        DecisionPublication.objects.filter(cut_off_id=proposal.cut_off_id).values_list("published_by_id", flat=True),
+        f"published the decisions of the cut-off of proposal {proposal}.",
+    )
+    add([request.admissibility_by_id], f"recorded the admissibility of {request.reference}.")
+    return found
+
+
+def involved_officer_ids(*, request: RedressRequest) -> set[int]:
+    """The users `officer_involvements` keeps off the request's committee."""
+    return set(officer_involvements(request=request))
 
 
 def committee_candidates(*, request: RedressRequest, seated: list[RedressCommitteeMember]):
     """The programme officers who may be appointed to the request's committee now: active, not involved, not
-    seated yet. In six queries."""
-    from eurohpc.models import Role, User
-
+    seated yet. In seven queries."""
     excluded = involved_officer_ids(request=request) | {s.member_id for s in seated}
     return list(
         User.objects.filter(is_active=True, role_grants__role=Role.PROGRAMME_OFFICER)
@@ -291,3 +381,93 @@ def committee_candidates(*, request: RedressRequest, seated: list[RedressCommitt
         .distinct()
         .order_by("last_name", "first_name", "pk")
     )
+
+
+def programme_office() -> list[User]:
+    """The active programme officers, who share the office's work on evaluation reviews (admissibility, the
+    committee, new experts): each step's notification goes to all of them, not to one officer who may be away."""
+    return list(
+        User.objects.filter(is_active=True, role_grants__role=Role.PROGRAMME_OFFICER).distinct().order_by("username")
+    )
+
+
+def re_evaluation_consensus(request: RedressRequest) -> Consensus | None:
+    """The consensus recorded after the committee's opinion (the re-evaluation's), or None yet."""
+    if request.opinion_at is None:
+        return None
+    return Consensus.objects.filter(proposal_id=request.proposal_id, recorded_at__gte=request.opinion_at).first()
+
+
+@dataclass(frozen=True)
+class RedressConclusion:
+    """What concluding a re-evaluation would do now: its refusal, or the new consensus, the proposal's row in the
+    recomputed ranking and the outcome."""
+
+    refusal: RedressRefusal | None
+    consensus: Consensus | None = None
+    row: object | None = None
+    outcome: str | None = None
+
+
+def redress_outcome(row, available) -> str:
+    """The outcome after a re-evaluation, from the recomputed ranking (`OUTCOME_BY_FUNDING`), except that a
+    proposal above the line is selected only within the money still free: no one already notified is unselected,
+    so one that does not fit goes to the reserve list."""
+
+    outcome = OUTCOME_BY_FUNDING[row.funding]
+    if outcome == Decision.Outcome.SELECTED and row.eu_contribution > available:
+        return Decision.Outcome.RESERVE
+    return outcome
+
+
+def redress_conclusion(
+    *,
+    request: RedressRequest,
+    call: Call | None = None,
+    cut_off: CutOff | None = None,
+    proposal: Proposal | None = None,
+) -> RedressConclusion:
+    """The one rule of `redress_conclude` (which passes the rows it locked) and of the page's "Conclude": the
+    request is in re-evaluation, the new consensus is recorded, and an outcome that would select a hosting
+    proposal needs its passed technical assessment."""
+    proposal = proposal or request.proposal
+    if request.status != R.RE_EVALUATION:
+        return RedressConclusion(
+            RedressRefusal(
+                "redress_not_re_evaluation",
+                f"{request.reference} is {request.get_status_display().lower()}: only a re-evaluation is concluded.",
+            )
+        )
+    consensus = re_evaluation_consensus(request)
+    if consensus is None or proposal.status != Proposal.Status.EVALUATION:
+        return RedressConclusion(
+            RedressRefusal(
+                "redress_consensus_missing",
+                f"Record the new consensus on proposal {proposal} (from the new experts' reviews) before concluding "
+                f"{request.reference}.",
+            )
+        )
+    cut_off = cut_off or proposal.cut_off
+    ranking = cut_off_ranking(cut_off=cut_off, call=call or proposal.call)
+    row = ranking.row_for(proposal.pk)
+    outcome = redress_outcome(row, ranking.available)
+    if outcome == Decision.Outcome.SELECTED:
+        # The re-evaluated outcome is a selection like any other: a hosting proposal needs its technical pass.
+        refusal = technical_refusal(proposal)
+        if refusal is not None:
+            return RedressConclusion(
+                RedressRefusal(
+                    refusal.code,
+                    f"{refusal.message} Concluding {request.reference} would select it: the technical assessment "
+                    f"comes first.",
+                ),
+                consensus,
+                row,
+                outcome,
+            )
+    return RedressConclusion(None, consensus, row, outcome)
+
+
+def redress_conclusion_refusal(request: RedressRequest) -> RedressRefusal | None:
+    """Why `redress_conclude` would refuse the request now, or None."""
+    return redress_conclusion(request=request).refusal

@@ -11,6 +11,7 @@ from calls.evaluation.scheme import number, scheme_from_data
 from calls.evaluation.selectors import (
     DECIDED,
     OPEN_WORK,
+    OUTCOME_BY_FUNDING,
     Funding,
     call_available_amount,
     cut_off_ranking,
@@ -39,12 +40,6 @@ from eurohpc.formatting import eur, local
 from eurohpc.models import User
 from eurohpc.services import audit_record, notification_queue
 
-OUTCOME_BY_FUNDING = {
-    Funding.ABOVE_LINE: Decision.Outcome.SELECTED,
-    Funding.RESERVE: Decision.Outcome.RESERVE,
-    Funding.BELOW_THRESHOLD: Decision.Outcome.REJECTED,
-    Funding.TECHNICAL_FAIL: Decision.Outcome.REJECTED,
-}
 STATUS_BY_OUTCOME = {
     Decision.Outcome.SELECTED: Proposal.Status.SELECTED,
     Decision.Outcome.RESERVE: Proposal.Status.RESERVE,
@@ -96,9 +91,10 @@ def _check_fits(proposal: Proposal, amount: Decimal, available: Decimal, call: C
         )
 
 
-def _check_technical(proposal: Proposal) -> None:
-    """A hosting proposal is selected only with a submitted, passed technical assessment."""
-    refusal = technical_refusal(proposal)
+def _check_technical(proposal: Proposal, outcome: str = Decision.Outcome.SELECTED) -> None:
+    """A hosting proposal is selected only with a submitted, passed technical assessment, and put on the reserve
+    list only if its assessment in force did not fail (`technical_refusal`)."""
+    refusal = technical_refusal(proposal, outcome)
     if refusal is not None:
         raise StateConflict(refusal.message, code=refusal.code)
 
@@ -153,11 +149,12 @@ def decision_record(*, proposal: Proposal, outcome: str, actor: User, reason: st
         raise RuleViolation(
             f"Proposal {proposal} did not pass the thresholds: it can only be rejected.", code="below_threshold"
         )
+    # Before "already so": a reserve proposal whose assessment failed since is not confirmed on the reserve list.
+    _check_technical(proposal, outcome)
     if proposal.status == STATUS_BY_OUTCOME[outcome]:
         return Decision.objects.filter(proposal_id=proposal.pk).order_by("-id").first()  # already so
     eu = proposal_eu_contribution(proposal=proposal)
     if outcome == Decision.Outcome.SELECTED:
-        _check_technical(proposal)
         _check_fits(proposal, eu, call_available_amount(call), call)
     ranking = cut_off_ranking(cut_off=proposal.cut_off, call=call)
     row = ranking.row_for(proposal.pk)

@@ -4,10 +4,15 @@ committee of officers who took no part in that evaluation; each member declares 
 member's opinion confirms the evaluation or sends the proposal back to evaluation by new experts; the officer then
 concludes the review from the new consensus, with the cut-off's ranking and funding line recomputed.
 
-Who may sit on the committee: an active programme officer who, for that proposal, assigned no expert, recorded no
-consensus, took no decision, did not publish its cut-off's decisions, was not one of its experts, and did not
-record the admissibility of the request (the committee reviews the office's handling too). A committee needs at
-least two members who have not declared a conflict; any one of them who declared no conflict records its opinion.
+Who may sit on the committee: an active programme officer who, for that proposal, assigned or reassigned no expert
+(evaluator or technical), recorded no consensus, took no decision, did not publish its cut-off's decisions, was not
+one of its experts, and did not record the admissibility of the request (the committee reviews the office's
+handling too) — `officer_involvements`. A committee needs at least two members who have not declared a conflict,
+when appointed and when it gives its opinion; any one of them who declared no conflict records that opinion.
+
+The programme office hears of a new request (to record its admissibility) and of a committee's call for a
+re-evaluation (to assign new experts): every active programme officer but the one who acted is notified, since
+the office shares that work and the officer who published the cut-off may be away or kept off the case.
 
 A re-evaluation closes the former experts' assignments and takes the contested consensus out of force (its
 scores stay in the audit trail), so that the new experts review blind and the ordinary consensus is recorded anew.
@@ -20,9 +25,17 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from calls.evaluation.scheme import number
-from calls.evaluation.selectors import cut_off_ranking, latest_decision
-from calls.evaluation.selectors.redress import involved_officer_ids, redress_window
-from calls.evaluation.selectors.technical import technical_refusal
+from calls.evaluation.selectors import latest_decision
+from calls.evaluation.selectors.redress import (
+    MIN_COMMITTEE,
+    committee_available,
+    officer_involvements,
+    opinion_refusal,
+    programme_office,
+    re_evaluation_consensus,  # noqa: F401 -- the pages read it from here
+    redress_conclusion,
+    redress_window,
+)
 from calls.evaluation.services._common import (
     applicant_recipients,
     close_assignments,
@@ -31,13 +44,12 @@ from calls.evaluation.services._common import (
     move_proposal,
     request_summary_report,
 )
-from calls.evaluation.services.decisions import OUTCOME_BY_FUNDING, STATUS_BY_OUTCOME
+from calls.evaluation.services.decisions import STATUS_BY_OUTCOME
 from calls.models import (
     Assignment,
     Consensus,
     CutOff,
     Decision,
-    DecisionPublication,
     Proposal,
     RedressCommitteeMember,
     RedressRequest,
@@ -47,11 +59,10 @@ from calls.transitions import COMMITTEE_DECLARATION, REDRESS, proposal_transitio
 from eurohpc import errors, limits
 from eurohpc.errors import NotPermitted, RuleViolation, StateConflict
 from eurohpc.formatting import local
-from eurohpc.models import AuditEvent, Role, User
+from eurohpc.models import Role, User
 from eurohpc.services import audit_record, notification_queue
 
 R = RedressRequest.Status
-MIN_COMMITTEE = 2
 
 
 def _lock_request(request: RedressRequest | int) -> RedressRequest:
@@ -77,6 +88,13 @@ def _notify(request: RedressRequest, subject: str, body: str) -> None:
         recipients.add(request.submitted_by)
     for recipient in sorted(recipients, key=lambda u: u.username):
         notification_queue(recipient=recipient, subject=subject, body=body)
+
+
+def _notify_office(subject: str, body: str, *, actor: User) -> None:
+    """The programme office (`programme_office`), but the officer who acted, hears of work to do."""
+    for officer in programme_office():
+        if officer.pk != actor.pk:
+            notification_queue(recipient=officer, subject=subject, body=body)
 
 
 def _next_reference(proposal: Proposal) -> str:
@@ -131,6 +149,14 @@ def redress_request_submit(*, proposal: Proposal, grounds: str, actor: User) -> 
         f"{local(window.deadline)}\n\nThe programme office will first check that the request concerns the "
         f"evaluation procedure (not the experts' judgement).\n",
     )
+    _notify_office(
+        f"Evaluation review to admit: {request.reference}",
+        f"The applicants of proposal {proposal.reference} requested an evaluation review of it "
+        f"({proposal.acronym}, {window.decision.get_outcome_display().lower()}): {request.reference}, received "
+        f"{local(now)}.\n\nRecord its admissibility on the request's page (Evaluation reviews): admissible when it "
+        f"states shortcomings of the evaluation procedure.\n",
+        actor=actor,
+    )
     return request
 
 
@@ -168,29 +194,6 @@ def redress_admissibility_record(*, request: RedressRequest, admissible: bool, r
     return request
 
 
-def committee_involvement(*, request: RedressRequest, member: User) -> str | None:
-    """What `member` did in the evaluation of the request's proposal that keeps them off its committee, or None."""
-    proposal = request.proposal
-    name = member.display_name
-    if Assignment.objects.filter(proposal_id=proposal.pk, evaluator_id=member.pk).exists():
-        return f"{name} evaluated proposal {proposal}."
-    if Assignment.objects.filter(proposal_id=proposal.pk, assigned_by_id=member.pk).exists():
-        return f"{name} assigned experts to proposal {proposal}."
-    consensus = Consensus.objects.filter(proposal_id=proposal.pk).only("recorded_by_id").first()
-    recorded = AuditEvent.objects.filter(
-        verb="evaluation.consensus", target_type="calls.proposal", target_id=str(proposal.pk), actor_id=member.pk
-    ).exists()
-    if recorded or (consensus is not None and consensus.recorded_by_id == member.pk):
-        return f"{name} recorded the consensus on proposal {proposal}."
-    if Decision.objects.filter(proposal_id=proposal.pk, decided_by_id=member.pk).exists():
-        return f"{name} took a decision on proposal {proposal}."
-    if DecisionPublication.objects.filter(cut_off_id=proposal.cut_off_id, published_by_id=member.pk).exists():
-        return f"{name} published the decisions of the cut-off of proposal {proposal}."
-    if request.admissibility_by_id == member.pk:
-        return f"{name} recorded the admissibility of {request.reference}."
-    return None
-
-
 @transaction.atomic
 def redress_committee_appoint(*, request: RedressRequest, members: list[User], actor: User) -> list:
     """Appoint programme officers who took no part in the evaluation to the request's review committee (more can
@@ -209,7 +212,7 @@ def redress_committee_appoint(*, request: RedressRequest, members: list[User], a
                             errors={"members": ["Choose at least one officer."]})  # fmt: skip
     seats = list(RedressCommitteeMember.objects.select_for_update().filter(request_id=request.pk).order_by("pk"))
     sitting = {s.member_id for s in seats}
-    involved_ids = involved_officer_ids(request=request)  # the rule; committee_involvement words it
+    involvements = officer_involvements(request=request)  # the rule, with what each one did
     for member in members:
         if not (member.is_active and Role.PROGRAMME_OFFICER in member.roles):
             raise RuleViolation(
@@ -221,14 +224,15 @@ def redress_committee_appoint(*, request: RedressRequest, members: list[User], a
             raise StateConflict(
                 f"{member.display_name} already sits on the committee of {request.reference}.", code="already_member"
             )
-        involved = committee_involvement(request=request, member=member) if member.pk in involved_ids else None
-        if involved:
+        did = involvements.get(member.pk)
+        if did:
+            involved = f"{member.display_name} {did}"
             raise RuleViolation(
                 f"{involved} The committee is made of officers not involved in that evaluation.",
                 code="committee_involved",
                 errors={"members": [involved]},
             )
-    available = sum(1 for s in seats if s.declaration != "conflict") + len(members)
+    available = committee_available(seats) + len(members)
     if available < MIN_COMMITTEE:
         raise RuleViolation(
             f"A review committee has at least {MIN_COMMITTEE} members without a conflict of interest; "
@@ -292,7 +296,9 @@ def redress_opinion_record(*, request: RedressRequest, opinion: str, reason: str
         )
     proposal = lock_proposal(RedressRequest.objects.filter(pk=request.pk).values_list("proposal_id", flat=True).get())
     request = _lock_request(request)
-    seat = RedressCommitteeMember.objects.filter(request_id=request.pk, member_id=actor.pk).first()
+    # The seats locked: an appointment or a declaration meanwhile cannot change the committee's size.
+    seats = list(RedressCommitteeMember.objects.select_for_update().filter(request_id=request.pk).order_by("pk"))
+    seat = next((s for s in seats if s.member_id == actor.pk), None)
     if seat is None or seat.declaration == Assignment.Declaration.CONFLICT:
         raise NotPermitted(
             f"Only a member of the review committee of {request.reference} without a conflict of interest records "
@@ -310,6 +316,9 @@ def redress_opinion_record(*, request: RedressRequest, opinion: str, reason: str
             f"is not with the committee.",
             code="redress_not_in_review",
         )
+    too_small = opinion_refusal(request=request, seats=seats)
+    if too_small is not None:
+        raise StateConflict(too_small.message, code=too_small.code)
     reason = _reason(reason, field="reason", message="Give the committee's reasons.")
     now = timezone.now()
     fields = {"opinion": opinion, "opinion_reason": reason, "opinion_by": actor, "opinion_at": now}
@@ -351,6 +360,16 @@ def redress_opinion_record(*, request: RedressRequest, opinion: str, reason: str
         changes={"opinion": opinion, "reason": reason, "assignments_closed": len(closed), "consensus": withdrawn},
     )
     _notify(request, f"Evaluation review {request.reference}: the committee's opinion", body)
+    if opinion == RedressRequest.Opinion.RE_EVALUATE:
+        _notify_office(
+            f"Re-evaluation to organise: {request.reference}",
+            f"The review committee of {request.reference} asks for proposal {proposal.reference} "
+            f"({proposal.acronym}) to be evaluated again: its experts' work is closed ({len(closed)} "
+            f"assignment{'' if len(closed) == 1 else 's'}) and its consensus withdrawn.\n\nAssign new experts on "
+            f"the cut-off's assignment board; once their reviews are in, record the new consensus and conclude the "
+            f"evaluation review.\n",
+            actor=actor,
+        )
     return request
 
 
@@ -372,23 +391,6 @@ def _withdraw_consensus(proposal: Proposal) -> dict | None:
     return held
 
 
-def re_evaluation_consensus(request: RedressRequest) -> Consensus | None:
-    """The consensus recorded after the committee's opinion (the re-evaluation's), or None yet."""
-    if request.opinion_at is None:
-        return None
-    return Consensus.objects.filter(proposal_id=request.proposal_id, recorded_at__gte=request.opinion_at).first()
-
-
-def _redress_outcome(row, available) -> str:
-    """The outcome after a re-evaluation, from the recomputed ranking (`OUTCOME_BY_FUNDING`), except that a
-    proposal above the line is selected only within the money still free: no one already notified is unselected,
-    so one that does not fit goes to the reserve list."""
-    outcome = OUTCOME_BY_FUNDING[row.funding]
-    if outcome == Decision.Outcome.SELECTED and row.eu_contribution > available:
-        return Decision.Outcome.RESERVE
-    return outcome
-
-
 @transaction.atomic
 def redress_conclude(*, request: RedressRequest, actor: User) -> Decision:
     """End a re-evaluation: rank the cut-off again with the new consensus, record the proposal's outcome (a
@@ -402,30 +404,10 @@ def redress_conclude(*, request: RedressRequest, actor: User) -> Decision:
     cut_off = CutOff.objects.select_for_update().get(pk=cut_off_id)
     proposal = lock_proposal(proposal_id)
     request = _lock_request(request)
-    if request.status != R.RE_EVALUATION:
-        raise StateConflict(
-            f"{request.reference} is {request.get_status_display().lower()}: only a re-evaluation is concluded.",
-            code="redress_not_re_evaluation",
-        )
-    consensus = re_evaluation_consensus(request)
-    if consensus is None or proposal.status != Proposal.Status.EVALUATION:
-        raise StateConflict(
-            f"Record the new consensus on proposal {proposal} (from the new experts' reviews) before concluding "
-            f"{request.reference}.",
-            code="redress_consensus_missing",
-        )
-    ranking = cut_off_ranking(cut_off=cut_off, call=call)
-    row = ranking.row_for(proposal.pk)
-    outcome = _redress_outcome(row, ranking.available)
-    if outcome == Decision.Outcome.SELECTED:
-        # The re-evaluated outcome is a selection like any other: a hosting proposal needs its technical pass.
-        refusal = technical_refusal(proposal)
-        if refusal is not None:
-            raise StateConflict(
-                f"{refusal.message} Concluding {request.reference} would select it: the technical assessment comes "
-                f"first.",
-                code=refusal.code,
-            )
+    conclusion = redress_conclusion(request=request, call=call, cut_off=cut_off, proposal=proposal)
+    if conclusion.refusal is not None:
+        raise StateConflict(conclusion.refusal.message, code=conclusion.refusal.code)
+    consensus, row, outcome = conclusion.consensus, conclusion.row, conclusion.outcome
     now = timezone.now()
     previous = latest_decision(proposal=proposal)
     decision = Decision.objects.create(
