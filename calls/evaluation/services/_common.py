@@ -8,6 +8,8 @@ from django.utils import timezone
 
 from calls.models import Assignment, Call, Decision, Proposal, SummaryReport
 from calls.transitions import proposal_transition
+from eurohpc import limits
+from eurohpc.errors import RuleViolation
 from eurohpc.formatting import local
 from eurohpc.models import User
 
@@ -87,3 +89,25 @@ def closed_refusal(assignment: Assignment, proposal: Proposal) -> str | None:
         f"Your assignment to proposal {proposal} was closed on {local(assignment.closed_at)} for a re-evaluation "
         f"after an evaluation review: your review is kept but no longer accepted."
     )
+
+
+def declaration_record(obj, machine, *, conflict: bool, reason: str) -> str:
+    """Record an expert's conflict-of-interest declaration on `obj` (an evaluator's assignment, a technical
+    assessment, a committee seat), already locked and checked by its service, through its state machine: a conflict
+    needs its reason. Returns the reason as recorded."""
+    reason = (reason or "").strip()
+    if conflict and not reason:
+        raise RuleViolation(
+            "Describe the conflict of interest.",
+            code="reason_required",
+            errors={"reason": ["Describe the conflict of interest."]},
+        )
+    if len(reason) > limits.REASON:
+        raise RuleViolation(
+            f"The reason is at most {limits.REASON:,} characters.",
+            code="reason_too_long",
+            errors={"reason": [f"At most {limits.REASON:,} characters."]},
+        )
+    D = Assignment.Declaration
+    machine.move(obj, D.CONFLICT if conflict else D.NO_CONFLICT, declaration_reason=reason, declared_at=timezone.now())
+    return reason

@@ -12,7 +12,13 @@ from calls.access.checks import access_evaluation_refusal
 from calls.evaluation.calendar import assignment_deadlines
 from calls.evaluation.scheme import scheme_of
 from calls.evaluation.selectors import OPEN_WORK, conflict_reason, evaluator_loads, evaluators
-from calls.evaluation.services._common import closed_refusal, lock_proposal, move_proposal, status_label
+from calls.evaluation.services._common import (
+    closed_refusal,
+    declaration_record,
+    lock_proposal,
+    move_proposal,
+    status_label,
+)
 from calls.models import Assignment, CutOff, Proposal
 from calls.transitions import ASSIGNMENT
 from eurohpc.errors import NotPermitted, RuleViolation, StateConflict
@@ -241,19 +247,7 @@ def assignment_declare(*, assignment: Assignment, conflict: bool, reason: str = 
         )
     if proposal.status not in OPEN_WORK:
         raise StateConflict(f"Proposal {proposal} is {status_label(proposal)}: its evaluation is over.", code="decided")
-    reason = (reason or "").strip()
-    if conflict and not reason:
-        raise RuleViolation(
-            "Describe the conflict of interest.",
-            code="reason_required",
-            errors={"reason": ["Describe the conflict of interest."]},
-        )
-    ASSIGNMENT.move(
-        assignment,
-        Assignment.Declaration.CONFLICT if conflict else Assignment.Declaration.NO_CONFLICT,
-        declaration_reason=reason,
-        declared_at=timezone.now(),
-    )
+    reason = declaration_record(assignment, ASSIGNMENT, conflict=conflict, reason=reason)
     audit_record(
         actor=actor,
         verb="evaluation.declare",

@@ -39,6 +39,7 @@ from calls.evaluation.selectors.redress import (
 from calls.evaluation.services._common import (
     applicant_recipients,
     close_assignments,
+    declaration_record,
     lock_call,
     lock_proposal,
     move_proposal,
@@ -274,11 +275,7 @@ def redress_committee_declare(*, seat: RedressCommitteeMember, conflict: bool, r
             f"{request.reference} is {request.get_status_display().lower()}: the committee's work is over.",
             code="redress_not_in_review",
         )
-    reason = (reason or "").strip()
-    if conflict:
-        reason = _reason(reason, field="reason", message="Describe the conflict of interest.")
-    to = Assignment.Declaration.CONFLICT if conflict else Assignment.Declaration.NO_CONFLICT
-    COMMITTEE_DECLARATION.move(seat, to, declared_at=timezone.now(), declaration_reason=reason)
+    reason = declaration_record(seat, COMMITTEE_DECLARATION, conflict=conflict, reason=reason)
     audit_record(actor=actor, verb="redress.declare", target=request, changes={"conflict": conflict, "reason": reason})
     return seat
 

@@ -22,9 +22,10 @@ from calls.evaluation.selectors.technical import (
     assessment_overdue,
     needs_technical,
 )
-from calls.evaluation.services._common import lock_proposal, status_label
+from calls.evaluation.services._common import declaration_record, lock_proposal, status_label
 from calls.evaluation.services.assignments import _deadline
 from calls.evaluation.services.deadlines import REASSIGN_PERM, reminder_in_window, reminder_record
+from calls.evaluation.services.reviews import coi_refusal
 from calls.models import Assignment, FeasibilityAssessment, FeasibilityItem, FeasibilityReminder, Proposal
 from calls.transitions import FEASIBILITY, FEASIBILITY_DECLARATION
 from eurohpc import limits
@@ -178,22 +179,7 @@ def feasibility_declare(
             code="already_declared",
         )
     _check_open(proposal, "the technical assessment is declared")
-    reason = (reason or "").strip()
-    if conflict and not reason:
-        raise RuleViolation(
-            "Describe the conflict of interest.",
-            code="reason_required",
-            errors={"reason": ["Describe the conflict of interest."]},
-        )
-    if len(reason) > limits.REASON:
-        raise RuleViolation(
-            f"The reason is at most {limits.REASON} characters.",
-            code="reason_too_long",
-            errors={"reason": [f"At most {limits.REASON} characters."]},
-        )
-    FEASIBILITY_DECLARATION.move(
-        assessment, D.CONFLICT if conflict else D.NO_CONFLICT, declaration_reason=reason, declared_at=timezone.now()
-    )
+    reason = declaration_record(assessment, FEASIBILITY_DECLARATION, conflict=conflict, reason=reason)
     audit_record(
         actor=actor,
         verb="evaluation.technical_declare",
@@ -230,16 +216,9 @@ def feasibility_save(
     if assessment.expert_id != actor.pk:
         raise NotPermitted("Only the assigned technical expert writes this assessment.")
     _check_not_closed(proposal, assessment)
-    if assessment.declaration == D.PENDING:
-        raise NotPermitted(
-            f"Declare whether you have a conflict of interest with proposal {proposal} before assessing it.",
-            code="conflict_of_interest_gate",
-        )
-    if assessment.declaration == D.CONFLICT:
-        raise NotPermitted(
-            f"You declared a conflict of interest with proposal {proposal}: it is closed to you.",
-            code="conflict_of_interest_gate",
-        )
+    refusal = coi_refusal(assessment, proposal, "assessing it")
+    if refusal:
+        raise NotPermitted(refusal, code="conflict_of_interest_gate")
     if assessment.status == S.SUBMITTED:
         raise StateConflict(
             f"Your technical assessment of proposal {proposal} was submitted on {local(assessment.submitted_at)}: "
