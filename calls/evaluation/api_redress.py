@@ -16,7 +16,7 @@ from rest_framework.views import APIView
 from calls.evaluation import selectors, services
 from calls.evaluation.api import ERRORS
 from calls.evaluation.redress_actions import redress_actions, user_seat
-from calls.evaluation.selectors.redress import OPEN_STATUSES
+from calls.evaluation.selectors.redress import with_status
 from calls.evaluation.serializers_redress import (
     RedressAdmissibilityInput,
     RedressApplicantSerializer,
@@ -67,17 +67,11 @@ class RedressListApi(generics.ListAPIView):
         status = self.request.query_params.get("status") or None
         if user.has_perm("calls.oversee_redress"):
             call = self.request.query_params.get("call")
-            requests = selectors.redress_list(
-                status=None if status == "open" else status, call_id=int(call) if call and call.isdigit() else None
-            )
+            requests = selectors.redress_list(status=status, call_id=int(call) if call and call.isdigit() else None)
         elif user.organisation_id is not None and is_applicant(user):
-            requests = selectors.applicant_redress_requests(user=user)
-            if status and status != "open":
-                requests = requests.filter(status=status)
+            requests = with_status(selectors.applicant_redress_requests(user=user), status)
         else:
             raise PermissionDenied(LIST_DENIAL)
-        if status == "open":
-            requests = requests.filter(status__in=OPEN_STATUSES)
         return requests.select_related("decision", "outcome_decision", "submitted_by", "admissibility_by", "opinion_by")
 
     @extend_schema(

@@ -20,12 +20,12 @@ from calls.evaluation.forms_redress import (
     RedressRequestForm,
 )
 from calls.evaluation.redress_actions import redress_actions, user_seat
-from calls.evaluation.selectors.redress import OPEN_STATUSES, committee_candidates
+from calls.evaluation.selectors.redress import committee_candidates
 from calls.evaluation.services.redress import re_evaluation_consensus
 from calls.models import Proposal, RedressRequest
 from calls.selectors import proposal_for
 from eurohpc.audit_text import action_label, actor_name
-from eurohpc.pages import form_post
+from eurohpc.pages import errors_onto, form_post
 from eurohpc.pages import require_perm as _require
 
 PAGE_SIZE = 50
@@ -75,7 +75,7 @@ def redress_request(request, pk: int):
         ),
         success=lambda made: f"Your request {made.reference} is received.",
         redirect_to=lambda made: reverse("redress-receipt", args=[made.pk]),
-        on_refusal=lambda exc: _errors_on(form, exc),
+        on_refusal=errors_onto(form),
     )
 
 
@@ -116,9 +116,7 @@ def redress_list(request):
     form = RedressFilterForm(request.GET, calls=selectors.redress_calls())
     chosen = form.cleaned_data if form.is_valid() else {}
     status = chosen.get("status") or None
-    requests = selectors.redress_list(status=None if status == "open" else status, call_id=chosen.get("call"))
-    if status == "open":
-        requests = requests.filter(status__in=OPEN_STATUSES)
+    requests = selectors.redress_list(status=status, call_id=chosen.get("call"))
     page = Paginator(requests, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
@@ -178,14 +176,8 @@ def _step(request, detail, *, form_name: str | None, form, save, success: str):
         save=lambda data: save(detail, data),
         success=success,
         redirect_to=reverse("redress-detail", args=[pk]),
-        on_refusal=(lambda exc: _errors_on(bound, exc)) if bound is not None else None,
+        on_refusal=errors_onto(bound) if bound is not None else None,
     )
-
-
-def _errors_on(form, exc) -> None:
-    for field, problems in exc.errors.items():
-        for problem in problems:
-            form.add_error(field if field in form.fields else None, problem)
 
 
 @login_required

@@ -154,11 +154,16 @@ def redress_list(*, status: str | None = None, call_id: int | None = None) -> Qu
         .annotate(step_due=_step_due())
         .order_by(F("step_due").asc(nulls_last=True), "-submitted_at", "-id")
     )
-    if status:
-        requests = requests.filter(status=status)
     if call_id:
         requests = requests.filter(proposal__call_id=call_id)
-    return requests
+    return with_status(requests, status)
+
+
+def with_status(requests: QuerySet[RedressRequest], status: str | None) -> QuerySet[RedressRequest]:
+    """The lists' status filter: a status, or "open" for every request not closed yet."""
+    if status == "open":
+        return requests.filter(status__in=OPEN_STATUSES)
+    return requests.filter(status=status) if status else requests
 
 
 def step_due(request: RedressRequest) -> datetime | None:
