@@ -60,6 +60,18 @@ class RankedProposal:
         return self.technical in (Technical.NOT_NEEDED, Technical.PASSED)
 
     @property
+    def decidable_outcomes(self) -> frozenset[str]:
+        """The outcomes decision_record accepts for it: rejected always; selected once it passed the thresholds
+        with nothing technical in the way; the reserve list once it passed them, unless its technical assessment
+        failed (technical_refusal agrees)."""
+        outcomes = {Decision.Outcome.REJECTED}
+        if self.passed and self.technical_ok:
+            outcomes.add(Decision.Outcome.SELECTED)
+        if self.passed and self.technical != Technical.FAILED:
+            outcomes.add(Decision.Outcome.RESERVE)
+        return frozenset(outcomes)
+
+    @property
     def funding_label(self) -> str:
         return Funding.LABELS.get(self.funding or "", "")
 
