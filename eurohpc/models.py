@@ -73,6 +73,8 @@ class User(AbstractUser):
     organisation = models.ForeignKey(
         Organisation, null=True, blank=True, on_delete=models.PROTECT, related_name="members"
     )
+    # When the user proved the e-mail address (self-registration link, or an identity provider's verified claim)
+    email_verified_at = models.DateTimeField(null=True, blank=True)
 
     @cached_property
     def roles(self) -> frozenset[str]:
@@ -206,3 +208,132 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return self.subject
+
+
+# Staff roles: they handle money, confidential proposals or machines, so a second factor guards them
+# (settings.STAFF_REQUIRE_2FA) and their sessions end after a shorter idle time.
+STAFF_ROLES = frozenset({Role.PROGRAMME_OFFICER, Role.FINANCE_OFFICER, Role.ADMIN, Role.HOSTING_OPERATOR})
+
+
+class ApiToken(models.Model):
+    """A named API credential of one user. Only the SHA-256 of the secret is stored; the secret is shown once."""
+
+    class Scope(models.TextChoices):
+        READ = "read", "Read"
+        WRITE = "write", "Read and write"
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100)
+    # The first characters of the secret, shown in lists so that a holder can tell tokens apart.
+    prefix = models.CharField(max_length=12)
+    digest = models.CharField(max_length=64, unique=True)
+    scope = models.CharField(max_length=8, choices=Scope.choices)
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # Created after the user passed a second factor (a staff token needs it where STAFF_REQUIRE_2FA is on).
+    second_factor = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(scope__in=["read", "write"]), name="apitoken_scope_valid"),
+            models.CheckConstraint(condition=Q(expires_at__gt=models.F("created_at")),
+                                   name="apitoken_expires_after_creation"),
+            models.UniqueConstraint(fields=["user", "name"], condition=Q(revoked_at__isnull=True),
+                                    name="apitoken_name_unique_while_active"),
+        ]  # fmt: skip
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+
+class UserSession(models.Model):
+    """A signed-in browser session of a user, listed on the profile page so that it can be ended."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="browser_sessions")
+    session_key = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField()
+    last_seen_at = models.DateTimeField()
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=300, blank=True)
+    # How the session signed in: "password" or "sso"
+    method = models.CharField(max_length=16, default="password")
+
+    class Meta:
+        ordering = ["-last_seen_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(last_seen_at__gte=models.F("created_at")),
+                                   name="usersession_seen_after_creation"),
+        ]  # fmt: skip
+
+    def __str__(self) -> str:
+        return f"{self.user} since {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class ExternalIdentity(models.Model):
+    """The link between a user and their account at an OpenID Connect provider (issuer + subject)."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="external_identities")
+    issuer = models.CharField(max_length=255)
+    subject = models.CharField(max_length=255)
+    created_at = models.DateTimeField()
+    last_login_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["issuer", "subject"]
+        constraints = [
+            models.UniqueConstraint(fields=["issuer", "subject"], name="externalidentity_unique"),
+            models.UniqueConstraint(fields=["user", "issuer"], name="externalidentity_one_per_issuer"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} at {self.issuer}"
+
+
+class MembershipRequest(models.Model):
+    """A self-registered user's request to act for an organisation: one from the register, or a new one
+    proposed for the programme office to add. An officer confirms or refuses it."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Awaiting confirmation"
+        CONFIRMED = "confirmed", "Confirmed"
+        REFUSED = "refused", "Refused"
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="membership_requests")
+    organisation = models.ForeignKey(Organisation, null=True, blank=True, on_delete=models.PROTECT,
+                                     related_name="membership_requests")  # fmt: skip
+    # A proposed organisation (when none is chosen from the register)
+    proposed_legal_name = models.CharField(max_length=255, blank=True)
+    proposed_short_name = models.CharField(max_length=64, blank=True)
+    proposed_country = models.CharField(max_length=2, blank=True)
+    proposed_kind = models.CharField(max_length=20, blank=True, choices=Organisation.Kind.choices)
+    proposed_pic = models.CharField(max_length=9, blank=True)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
+    created_at = models.DateTimeField()
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(status__in=["pending", "confirmed", "refused"]),
+                                   name="membershiprequest_status_valid"),
+            # Either an organisation of the register or a proposed one, never both
+            models.CheckConstraint(
+                condition=(Q(organisation__isnull=False, proposed_legal_name="")
+                           | Q(organisation__isnull=True) & ~Q(proposed_legal_name="") & ~Q(proposed_short_name="")),
+                name="membershiprequest_register_or_proposed"),
+            models.CheckConstraint(condition=Q(status="pending", decided_at__isnull=True)
+                                   | ~Q(status="pending") & Q(decided_at__isnull=False),
+                                   name="membershiprequest_decided_when_decided"),
+            models.UniqueConstraint(fields=["user"], condition=Q(status="pending"),
+                                    name="membershiprequest_one_pending_per_user"),
+        ]  # fmt: skip
+
+    def __str__(self) -> str:
+        target = self.organisation.short_name if self.organisation_id else self.proposed_short_name
+        return f"{self.user} for {target}"

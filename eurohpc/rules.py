@@ -34,3 +34,5 @@ rules.add_perm("eurohpc.list_users", is_officer | is_admin)
 rules.add_perm("eurohpc.view_audit", is_programme_officer | is_finance_officer | is_admin)
 denial("eurohpc.view_audit", "Only officers and administrators can read the audit trail.")
 rules.add_perm("eurohpc.view_organisation", is_member_of | is_officer | is_admin)
+
+from eurohpc.identity import rules as _identity_rules  # noqa: E402, F401  (accounts: registration, second factor)
