@@ -1,5 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from eurohpc.models import AuditEvent, Notification, Organisation, User, UserRole
 
@@ -45,3 +47,10 @@ class AuditEventAdmin(admin.ModelAdmin):
 class NotificationAdmin(admin.ModelAdmin):
     list_display = ["subject", "recipient", "created_at", "sent_at"]
     list_select_related = ["recipient"]
+
+
+# Second factors change only through the product's audited pages (enrolment by their user, reset by an
+# administrator), never by editing a device in the admin.
+for _model in (TOTPDevice, StaticDevice):
+    if admin.site.is_registered(_model):
+        admin.site.unregister(_model)

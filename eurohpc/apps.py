@@ -9,3 +9,4 @@ class EurohpcConfig(AppConfig):
         from eurohpc import converters
 
         converters.register()
+        from eurohpc.identity import signals  # noqa: F401  (sign-in records the session)

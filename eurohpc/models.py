@@ -237,7 +237,6 @@ class ApiToken(models.Model):
     second_factor = models.BooleanField(default=False)
 
     class Meta:
-        ordering = ["-created_at", "-id"]
         constraints = [
             models.CheckConstraint(condition=Q(scope__in=["read", "write"]), name="apitoken_scope_valid"),
             models.CheckConstraint(condition=Q(expires_at__gt=models.F("created_at")),
@@ -263,7 +262,6 @@ class UserSession(models.Model):
     method = models.CharField(max_length=16, default="password")
 
     class Meta:
-        ordering = ["-last_seen_at", "-id"]
         constraints = [
             models.CheckConstraint(condition=Q(last_seen_at__gte=models.F("created_at")),
                                    name="usersession_seen_after_creation"),
@@ -283,7 +281,6 @@ class ExternalIdentity(models.Model):
     last_login_at = models.DateTimeField()
 
     class Meta:
-        ordering = ["issuer", "subject"]
         constraints = [
             models.UniqueConstraint(fields=["issuer", "subject"], name="externalidentity_unique"),
             models.UniqueConstraint(fields=["user", "issuer"], name="externalidentity_one_per_issuer"),
@@ -318,7 +315,6 @@ class MembershipRequest(models.Model):
     reason = models.TextField(blank=True)
 
     class Meta:
-        ordering = ["created_at", "id"]
         constraints = [
             models.CheckConstraint(condition=Q(status__in=["pending", "confirmed", "refused"]),
                                    name="membershiprequest_status_valid"),
