@@ -83,10 +83,10 @@ def test_session_activity_keeps_staff_signed_in(programme_officer):
 
 
 def test_session_list_on_profile_marks_this_browser(programme_officer):
-    laptop = signed_in(programme_officer, agent="Laptop Firefox")
-    signed_in(programme_officer, agent="Phone Safari")
+    laptop = signed_in(programme_officer, agent="Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0")
+    signed_in(programme_officer, agent="Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) Safari/605.1")
     page = laptop.get("/accounts/profile/").content.decode()
-    assert "Laptop Firefox" in page and "Phone Safari" in page
+    assert ">Firefox on Linux</td>" in page and ">Safari on iPhone</td>" in page
     assert page.count("this browser") == 1
     assert page.count(">End</button>") == 1
 
@@ -154,3 +154,22 @@ def test_profile_queries_do_not_grow_with_sessions(django_assert_num_queries, ap
         page = client.get("/accounts/profile/")
     assert page.content.decode().count(">End</button>") == 4
     assert len(several) == len(one)
+
+
+@pytest.mark.parametrize(
+    ("agent", "summary"),
+    [
+        ("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0 Safari/537.36",
+         "Chrome on Linux"),
+        ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/156.0 Safari/537.36 Edg/156.0",
+         "Edge on Windows"),
+        ("Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 Version/18.0 Safari/605.1.15",
+         "Safari on macOS"),
+        ("curl/8.5.0", "curl/8.5.0"),
+        ("", "Unknown browser"),
+    ],
+)  # fmt: skip
+def test_session_browser_named_from_its_user_agent(agent, summary):
+    from eurohpc.identity.selectors.account import browser_summary
+
+    assert browser_summary(agent) == summary
