@@ -11,7 +11,6 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from eurohpc.identity.services.second_factor import second_factor_required
 from eurohpc.models import STAFF_ROLES, Role, User, UserSession
 
-
 # The browser and system a User-Agent names, most specific first (Edge and Chromium also say "Chrome", Chrome says
 # "Safari").
 _BROWSERS = [("Edg/", "Edge"), ("OPR/", "Opera"), ("Firefox/", "Firefox"), ("Chromium/", "Chromium"),
