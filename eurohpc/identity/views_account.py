@@ -59,7 +59,9 @@ def two_factor_setup(request):
         return render(request, "identity/two_factor_setup.html", context(), status=400)
 
     def confirmed():
-        device, codes = otp.totp_enrolment_confirm(user=request.user, code=form.cleaned_data["code"])
+        device, codes = otp.totp_enrolment_confirm(
+            user=request.user, code=form.cleaned_data["code"], keep_session=request.session.session_key
+        )
         otp_login(request, device)
         request.session[ENROLLED] = True
         messages.success(request, "Your second factor is on: it is asked at every sign-in from now on.")

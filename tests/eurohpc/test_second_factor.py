@@ -222,3 +222,18 @@ def test_second_factor_reset_refused_without_factor_or_user(client, admin_user, 
     unknown = client.post("/accounts/second-factor-reset/", {"username": "nobody", "reason": "lost"})
     assert unknown.status_code == 400
     assert "There is no user named &#x27;nobody&#x27;." in unknown.content.decode()
+
+
+def test_second_factor_enrolment_ends_the_other_sessions(client, applicant):
+    phone = type(client)()
+    phone.force_login(applicant)
+    client.force_login(applicant)
+    client.get("/accounts/two-factor/")
+    device = TOTPDevice.objects.get(user=applicant, confirmed=False)
+    assert client.post("/accounts/two-factor/", {"code": current_code(device)}).status_code == 200
+    assert phone.get("/dashboard/").status_code == 302
+    assert client.get("/dashboard/").status_code == 200
+    assert AuditEvent.objects.get(verb="user.second_factor_enrol").changes == {
+        "device": "Authenticator app",
+        "sessions_ended": 1,
+    }

@@ -104,8 +104,9 @@ def _recovery_codes_issue(user: User) -> list[str]:
 
 
 @transaction.atomic
-def totp_enrolment_confirm(*, user: User, code: str) -> tuple[TOTPDevice, list[str]]:
-    """Confirm the scanned authenticator with one of its codes; returns it and ten new recovery codes."""
+def totp_enrolment_confirm(*, user: User, code: str, keep_session: str | None = None) -> tuple[TOTPDevice, list[str]]:
+    """Confirm the scanned authenticator with one of its codes; returns it and ten new recovery codes. The user's
+    other sessions end (they signed in without the factor); `keep_session` is the one enrolling."""
     device = TOTPDevice.objects.select_for_update().filter(user=user, confirmed=False).order_by("-id").first()
     if device is None:
         raise StateConflict("There is no enrolment in progress: start again from the second factor page.",
@@ -118,7 +119,11 @@ def totp_enrolment_confirm(*, user: User, code: str) -> tuple[TOTPDevice, list[s
     device.confirmed = True
     device.save(update_fields=["confirmed"])
     codes = _recovery_codes_issue(user)
-    audit_record(actor=user, verb="user.second_factor_enrol", target=user, changes={"device": device.name})
+    from eurohpc.identity.services.sessions import user_sessions_end
+
+    ended = user_sessions_end(user=user, except_key=keep_session)
+    audit_record(actor=user, verb="user.second_factor_enrol", target=user,
+                 changes={"device": device.name, "sessions_ended": ended})  # fmt: skip
     return device, codes
 
 
