@@ -11,6 +11,9 @@ from eurohpc.celery import app as celery_app
 from eurohpc.models import Role
 from tests.factories import OrganisationFactory, UserFactory
 
+# A loopback OpenID Connect provider for the single sign-on tests (`oidc_provider`, `sso`).
+pytest_plugins = ["tests.eurohpc.oidc_fixtures"]
+
 
 @pytest.fixture(autouse=True)
 def _fast_passwords_and_eager_tasks(settings, tmp_path, request):
