@@ -15,6 +15,9 @@ Machines and quotas:
 
     machine → partition → usage import → allocation period → project → partition quota → allocation
 
+Accounts: a user → its membership request (self-registration: a request is filed, confirmed or refused under the
+user's lock, so that one user never has two pending and two officers never both decide one).
+
 Last, always: the audit chain's head (every service writes its audit event after its own locks; it locks no
 new row after that, so two services never wait for each other across the head).
 

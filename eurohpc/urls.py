@@ -12,6 +12,7 @@ urlpatterns = [
     path("audit/export.csv", views.audit_export, name="audit-export"),
     path("audit/verify/", views.audit_verify, name="audit-verify"),
     path("accounts/", include("eurohpc.identity.urls")),
+    path("officer/registrations/", include("eurohpc.identity.urls_registration_office")),
     path("admin/", admin.site.urls),
     path("", include("calls.urls")),
     path("", include("hosting.urls")),

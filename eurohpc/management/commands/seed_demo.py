@@ -10,6 +10,7 @@ from eurohpc.seed.demo import DEMO_PASSWORD, DEMO_USERS
 # Each app's `seed.demo.seed(out=...)`, in dependency order; each one is idempotent.
 SEEDERS = [
     "eurohpc.seed.demo",
+    "eurohpc.seed.demo_registration",  # registrations in the programme office's queue
     "hosting.seed.demo",
     "calls.seed.demo",
     "calls.seed.demo_evaluation",
@@ -49,6 +50,7 @@ class Command(BaseCommand):
             self.stdout.write(f"  {username:<11} {role_names}{f' ({org})' if org else ''}")
         from calls.seed.demo_access import DEMO_LOGINS
         from calls.seed.demo_redress import DEMO_LOGINS as REDRESS_LOGINS
+        from eurohpc.seed.demo_registration import DEMO_LOGINS as REGISTRATION_LOGINS
 
-        for username, description in [*DEMO_LOGINS, *REDRESS_LOGINS]:
+        for username, description in [*DEMO_LOGINS, *REDRESS_LOGINS, *REGISTRATION_LOGINS]:
             self.stdout.write(f"  {username:<11} {description}")
