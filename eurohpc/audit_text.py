@@ -21,6 +21,42 @@ ACTIONS: dict[str, Action] = {
     ),
     "user.create": Action("User account created", "{actor} created the user account {target}."),
     "user.grant_role": Action("Role granted", "{actor} granted a role to {target}."),
+    "user.revoke_role": Action("Role removed", "{actor} removed a role from {target}."),
+    # single sign-on
+    "external_identity.link": Action(
+        "Identity provider account linked",
+        "{actor} linked the account {target} to an account at the identity provider.",
+    ),
+    "external_identity.role_withheld": Action(
+        "Role from the identity provider withheld",
+        "{actor} did not grant {target} a role the identity provider names: it acts for an organisation and the "
+        "account has none.",
+    ),
+    # self-registration
+    "user.register": Action("Account registered", "{actor} registered the account {target}."),
+    "user.verify_email": Action("E-mail address verified", "{actor} verified the e-mail address of {target}."),
+    "membership.request": Action(
+        "Organisation membership asked", "{actor} asked to act for an organisation: {target}."
+    ),
+    "membership.confirm": Action("Organisation membership confirmed", "{actor} confirmed the request {target}."),
+    "membership.refuse": Action("Organisation membership refused", "{actor} refused the request {target}."),
+    "user.second_factor_enrol": Action("Second factor enrolled", "{actor} enrolled an authenticator app for {target}."),
+    "user.second_factor_recovery_use": Action(
+        "Recovery code used", "{actor} signed in to {target} with a recovery code."
+    ),
+    "user.second_factor_recovery_regenerate": Action(
+        "Recovery codes renewed", "{actor} made new recovery codes for {target}."
+    ),
+    "user.second_factor_disable": Action(
+        "Second factor turned off", "{actor} turned the second factor of {target} off."
+    ),
+    "user.second_factor_reset": Action("Second factor reset", "{actor} reset the second factor of {target}."),
+    "user.session_revoke": Action("Session ended", "{actor} ended a signed-in session of {target}."),
+    "user.password_change": Action(
+        "Password changed", "{actor} changed the password of {target}; its other sessions ended."
+    ),
+    "api_token.create": Action("API token created", "{actor} created the API token {target}."),
+    "api_token.revoke": Action("API token revoked", "{actor} revoked the API token {target}."),
     # calls
     "call.create": Action("Call created", "{actor} created the call {target}."),
     "call.open": Action("Call opened", "{actor} opened the call {target}."),

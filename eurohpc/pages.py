@@ -98,10 +98,21 @@ def form_post(
     return redirect(redirect_to(result) if callable(redirect_to) else redirect_to)
 
 
-def refusable(request, answer: Callable[[], Any], *, template: str, context: Context):
-    """`answer()`'s response (a GET that may be refused, say a download); its `DomainError` renders `template`
-    with `context` through `render_refusal`."""
+def refusable(
+    request,
+    answer: Callable[[], Any],
+    *,
+    template: str,
+    context: Context,
+    on_refusal: Callable[[DomainError], dict | None] | None = None,
+    list_errors: bool = True,
+):
+    """`answer()`'s response (a GET that may be refused, say a download, or a POST whose success is a page of its
+    own); its `DomainError` renders `template` with `context` through `render_refusal` (`on_refusal` and
+    `list_errors` as for `form_post`)."""
     try:
         return answer()
     except DomainError as exc:
-        return _refused(request, exc, template=template, context=context, on_refusal=None, list_errors=True)
+        return _refused(
+            request, exc, template=template, context=context, on_refusal=on_refusal, list_errors=list_errors
+        )

@@ -2,8 +2,8 @@
 
 ERROR_RESPONSES = {
     "400": "Invalid input: `errors` holds the messages per field or rule.",
-    "401": "Not authenticated.",
-    "403": "Not permitted, with the reason.",
+    "401": "Not authenticated: no credentials, or a token refused with the reason (unknown, expired, revoked).",
+    "403": "Not permitted, with the reason (also a read token on a write operation: `token_scope`).",
     "404": "Not found (also another organisation's object).",
 }
 WRITE_ERROR_RESPONSES = {

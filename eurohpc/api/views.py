@@ -3,7 +3,6 @@ from django.contrib.auth import authenticate
 from django.core.exceptions import PermissionDenied
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, status
-from rest_framework.authtoken.models import Token
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
@@ -18,9 +17,20 @@ from eurohpc.api.serializers import (
     TokenResponseSerializer,
     UserListSerializer,
 )
+from eurohpc.identity.services.second_factor import second_factor_check, second_factor_enrolled, second_factor_required
+from eurohpc.identity.services.tokens import api_token_create
 from eurohpc.lockout import LOCKED_MESSAGE
 from eurohpc.models import Role
 from eurohpc.selectors import user_list
+
+OTP_REQUIRED = (
+    "This account has a second factor: give the current code of your authenticator app (or a recovery code) in `otp`."
+)
+OTP_INVALID = "The code in `otp` is neither the one your authenticator app shows now nor an unused recovery code."
+OTP_NOT_ENROLLED = (
+    "Staff accounts need a second factor on this installation (STAFF_REQUIRE_2FA): enrol an authenticator app on "
+    "your profile page (/accounts/profile/) first."
+)
 
 
 class TokenThrottle(AnonRateThrottle):
@@ -28,7 +38,9 @@ class TokenThrottle(AnonRateThrottle):
 
 
 class TokenApi(APIView):
-    """Exchange a username and password for an API token (`Authorization: Token <token>`)."""
+    """Exchange a username and password (and the second factor's code, where the account has one) for a new API
+    token, then send `Authorization: Token <token>`. Each call creates a named token, listed on the profile page and
+    at /api/v1/auth/tokens/, with its scope (write unless asked) and its expiry (90 days unless asked)."""
 
     authentication_classes = []
     permission_classes = [AllowAny]
@@ -39,20 +51,28 @@ class TokenApi(APIView):
         responses={
             200: TokenResponseSerializer,
             400: ErrorSerializer,
-            401: ErrorSerializer,
-            429: ErrorSerializer,
+            401: OpenApiResponse(
+                ErrorSerializer,
+                description="Wrong username or password (`authentication_failed`); the account has a second factor "
+                "and `otp` is missing (`otp_required`) or wrong (`otp_invalid`).",
+            ),
+            403: OpenApiResponse(
+                ErrorSerializer,
+                description="A staff account that must have a second factor has not enrolled one (`otp_not_enrolled`).",
+            ),
+            409: OpenApiResponse(
+                ErrorSerializer, description="A token of the account that is not revoked has this name."
+            ),
+            429: OpenApiResponse(ErrorSerializer, description="Too many failed logins, or wrong codes in a row."),
         },
         auth=[],
     )
     def post(self, request):
         data = TokenRequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)
+        given = data.validated_data
         try:
-            user = authenticate(
-                request._request,
-                username=data.validated_data["username"],
-                password=data.validated_data["password"],
-            )
+            user = authenticate(request._request, username=given["username"], password=given["password"])
         except PermissionDenied:
             user = None
         if getattr(request._request, "axes_locked_out", False):
@@ -61,13 +81,29 @@ class TokenApi(APIView):
                 status=status.HTTP_429_TOO_MANY_REQUESTS,
             )
         if user is None or not user.is_active:
-            return Response(
-                error_body("Unable to log in with the provided username and password.", "authentication_failed"),
-                status=status.HTTP_401_UNAUTHORIZED,
-                headers={"WWW-Authenticate": "Token"},
-            )
-        token, _ = Token.objects.get_or_create(user=user)
-        return Response({"token": token.key})
+            return _unauthorised("Unable to log in with the provided username and password.", "authentication_failed")
+        second_factor = False
+        if second_factor_required(user) or second_factor_enrolled(user):
+            if not second_factor_enrolled(user):
+                return Response(error_body(OTP_NOT_ENROLLED, "otp_not_enrolled"), status=status.HTTP_403_FORBIDDEN)
+            code = given.get("otp", "").strip()
+            if not code:
+                return _unauthorised(OTP_REQUIRED, "otp_required")
+            if not second_factor_check(user=user, code=code):
+                return _unauthorised(OTP_INVALID, "otp_invalid")
+            second_factor = True
+        token, secret = api_token_create(
+            user=user, name=given.get("name", ""), scope=given["scope"], days=given.get("expires_in_days"),
+            second_factor=second_factor, actor=user,
+        )  # fmt: skip
+        token.secret = secret
+        return Response(TokenResponseSerializer(token).data)
+
+
+def _unauthorised(detail: str, code: str) -> Response:
+    return Response(
+        error_body(detail, code), status=status.HTTP_401_UNAUTHORIZED, headers={"WWW-Authenticate": "Token"}
+    )
 
 
 class MeApi(APIView):

@@ -1,3 +1,8 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns = []
+from eurohpc.identity import views_tokens
+
+urlpatterns = [
+    path("profile/tokens/", views_tokens.token_create, name="profile-token-create"),
+    path("profile/tokens/<id:pk>/revoke/", views_tokens.token_revoke, name="profile-token-revoke"),
+]

@@ -23,7 +23,7 @@ def _tokens_context(request) -> dict:
     return tokens_section(request)
 
 
-def _profile_context(request) -> dict:
+def profile_context(request) -> dict:
     return {**profile_overview(user=request.user, session_key=request.session.session_key),
             **_tokens_context(request)}  # fmt: skip
 
@@ -31,7 +31,7 @@ def _profile_context(request) -> dict:
 @login_required
 @require_GET
 def profile(request):
-    return render(request, "identity/profile.html", _profile_context(request))
+    return render(request, "identity/profile.html", profile_context(request))
 
 
 def _next_url(request) -> str:
@@ -117,7 +117,7 @@ def recovery_codes_regenerate(request):
         request,
         lambda: render(request, "identity/recovery_codes.html",
                        {"codes": otp.recovery_codes_regenerate(user=request.user), "next": "profile"}),
-        template="identity/profile.html", context=lambda: _profile_context(request),
+        template="identity/profile.html", context=lambda: profile_context(request),
     )  # fmt: skip
 
 
@@ -128,7 +128,7 @@ def two_factor_disable(request):
         otp.second_factor_disable(user=request.user)
         request.session[ENROLLED] = False
 
-    return form_post(request, template="identity/profile.html", context=lambda: _profile_context(request),
+    return form_post(request, template="identity/profile.html", context=lambda: profile_context(request),
                      save=disabled, success="Your second factor is off: sign-in asks for your password only.",
                      redirect_to="profile")  # fmt: skip
 
@@ -137,7 +137,7 @@ def two_factor_disable(request):
 @require_POST
 def session_revoke(request, session_id: int):
     return form_post(
-        request, template="identity/profile.html", context=lambda: _profile_context(request),
+        request, template="identity/profile.html", context=lambda: profile_context(request),
         save=lambda _: user_session_revoke(user=request.user, session_id=session_id, actor=request.user),
         success="That session is ended: its browser must sign in again.", redirect_to="profile",
     )  # fmt: skip

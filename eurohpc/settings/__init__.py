@@ -7,8 +7,10 @@ tightens everything and refuses to start without its required variables.
 
 import json
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -52,10 +54,10 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "eurohpc.identity.middleware.SessionTimeoutMiddleware",
     "eurohpc.identity.middleware.SecondFactorMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "axes.middleware.AxesMiddleware",
@@ -95,6 +97,8 @@ AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "rules.permissions.ObjectPermissionBackend",
     "django.contrib.auth.backends.ModelBackend",
+    # Single sign-on (below): signs in only at its callback, and only while OIDC_ISSUER is set.
+    "eurohpc.identity.oidc.SingleSignOnBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -117,6 +121,30 @@ SESSION_COOKIE_AGE = SESSION_ABSOLUTE_HOURS * 3600
 # API tokens live 90 days unless their holder chooses fewer (at most a year).
 API_TOKEN_DEFAULT_DAYS = env.int("API_TOKEN_DEFAULT_DAYS", default=90)
 API_TOKEN_MAX_DAYS = 365
+# Single sign-on through an OpenID Connect provider (README "Single sign-on"), off while OIDC_ISSUER is empty. The
+# provider's endpoints and keys come from its discovery document, {OIDC_ISSUER}/.well-known/openid-configuration,
+# whose "issuer" must be OIDC_ISSUER exactly. Code flow with PKCE (S256), state and nonce; RS256 ID tokens.
+OIDC_ISSUER = env.str("OIDC_ISSUER", default="")
+OIDC_RP_CLIENT_ID = env.str("OIDC_RP_CLIENT_ID", default="")
+OIDC_RP_CLIENT_SECRET = env.str("OIDC_RP_CLIENT_SECRET", default="")
+OIDC_PROVIDER_NAME = env.str("OIDC_PROVIDER_NAME", default="EU Login")  # the login page's "Sign in with …"
+OIDC_RP_SCOPES = "openid email profile"
+OIDC_RP_SIGN_ALGO = "RS256"
+OIDC_USE_PKCE = True
+OIDC_PKCE_CODE_CHALLENGE_METHOD = "S256"
+OIDC_USE_NONCE = True
+OIDC_STORE_ID_TOKEN = True  # for the provider's logout (id_token_hint)
+OIDC_VERIFY_SSL = True
+OIDC_TIMEOUT = env.int("OIDC_TIMEOUT", default=10)  # seconds, for each call to the provider
+OIDC_DISCOVERY_CACHE_SECONDS = 3600
+OIDC_CLOCK_SKEW_SECONDS = 60
+OIDC_AUTHENTICATION_CALLBACK_URL = "sso_callback"
+# Roles never come from the provider unless a claim is named: its values map to roles of this product
+# (JSON, e.g. {"aif-programme-officers": "programme_officer"}); only the roles the map names are granted or removed.
+OIDC_ROLES_CLAIM = env.str("OIDC_ROLES_CLAIM", default="")
+OIDC_ROLE_MAP = env.json("OIDC_ROLE_MAP", default={})
+if not isinstance(OIDC_ROLE_MAP, dict) or not all(isinstance(v, str) for v in OIDC_ROLE_MAP.values()):
+    raise ImproperlyConfigured("OIDC_ROLE_MAP must be a JSON object of claim values to role names.")
 
 # Failed logins: after 5 failures for a username from one address, that pair is locked for 15 minutes.
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
@@ -201,6 +229,15 @@ SPECTACULAR_SETTINGS = {
         "(also for another organisation's object), 409 conflict with the object's state or a limit, "
         "413 a body larger than the service accepts (5 MB; a multipart upload is bounded by its file's rule), "
         "429 too many failed logins, 503 a service that is not available on this installation (PDF rendering)."
+        "\n\n"
+        "Authentication: `Authorization: Token <token>` (or `Bearer <token>`) with a token from "
+        "`POST /api/v1/auth/token/` (username, password, and `otp` where the account has a second factor), from "
+        "`POST /api/v1/auth/tokens/` or from the profile page; the browser uses its session. A token has a name, "
+        "an expiry (90 days unless chosen, at most 365) and a scope. 401 names why a token is refused: "
+        "`token_invalid` (unknown), `token_expired` and `token_revoked` (with when, and where to make a new one), "
+        "`user_inactive`, `token_second_factor` (a staff token created without the second factor where staff must "
+        "use one). A **read** token may only GET, HEAD and OPTIONS: any POST, PUT, PATCH or DELETE with it is a "
+        "403 `token_scope`, on every operation."
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
@@ -218,6 +255,8 @@ SPECTACULAR_SETTINGS = {
         "CountryEnum": "eurohpc.countries.COUNTRY_CHOICES",
         "OrganisationKindEnum": "eurohpc.models.Organisation.Kind",
         "RoleEnum": "eurohpc.models.Role",
+        "ApiTokenScopeEnum": "eurohpc.models.ApiToken.Scope",
+        "ApiTokenStateEnum": "eurohpc.identity.selectors.tokens.TOKEN_STATES",
         "CallStatusEnum": "calls.models.calls.Call.Status",
         "CallProngEnum": "calls.models.calls.Call.Prong",
         "ProposalTypeEnum": "calls.models.proposals.Proposal.Type",
@@ -249,6 +288,10 @@ CONTENT_SECURITY_POLICY = {
         "object-src": [NONE],
     }
 }
+# Logging out of a session signed in through the identity provider is a form whose answer redirects to the
+# provider's end of session: a browser follows it only if form-action names the provider's origin.
+if OIDC_ISSUER:
+    CONTENT_SECURITY_POLICY["DIRECTIVES"]["form-action"].append("{0.scheme}://{0.netloc}".format(urlsplit(OIDC_ISSUER)))
 
 LOGGING = {
     "version": 1,

@@ -51,7 +51,7 @@ def test_wrong_token_refused_with_reason(api):
     api.credentials(HTTP_AUTHORIZATION="Token 0000000000000000000000000000000000000000")
     response = api.get("/api/v1/users/me/")
     assert response.status_code == 401
-    assert response.json() == {"detail": "Invalid token.", "code": "authentication_failed", "errors": {}}
+    assert response.json() == {"detail": "Invalid token.", "code": "token_invalid", "errors": {}}
 
 
 def test_me_refused_without_credentials(api):
