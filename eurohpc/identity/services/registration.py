@@ -150,8 +150,11 @@ def user_register(
         with transaction.atomic():  # a savepoint: two registrations racing for one username
             user.save()
     except IntegrityError as exc:
-        raise RuleViolation(f"The username {username!r} is taken: choose another.", code="username_taken",
-                            errors={"username": [f"The username {username!r} is taken: choose another."]}) from exc
+        raise RuleViolation(
+            f"The username {username!r} is taken: choose another.",
+            code="username_taken",
+            errors={"username": [f"The username {username!r} is taken: choose another."]},
+        ) from exc
     audit_record(actor=user, verb="user.register", target=user, changes={"email": email})
     request = membership_request_create(user=user, organisation=organisation, proposed=proposed, actor=user)
     email_verification_send(user=user, request=request)
