@@ -1,6 +1,7 @@
 """Session timeouts and the second factor, enforced before any view runs (pages and session-signed API calls;
 API tokens are checked by eurohpc.identity.authentication)."""
 
+import time
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -9,7 +10,6 @@ from django.contrib.auth import logout
 from django.http import JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
-from django.utils import timezone
 
 from eurohpc.api.errors import error_body
 from eurohpc.identity.services.second_factor import second_factor_required
@@ -44,7 +44,8 @@ def _timeout(request, reason: str):
 
 class SessionTimeoutMiddleware:
     """Everyone is signed out SESSION_ABSOLUTE_HOURS after signing in; staff after STAFF_SESSION_IDLE_MINUTES
-    without a request."""
+    without a request. Measured on the machine's clock (time.time), not the programme's (timezone.now): a session
+    lasts so long in real time whatever day the programme's rules are evaluated at."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -53,7 +54,7 @@ class SessionTimeoutMiddleware:
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:
             session = request.session
-            now = timezone.now().timestamp()
+            now = time.time()
             signed_in = session.get(SIGNED_IN_AT)
             seen = session.get(SEEN_AT)
             if signed_in is None:  # a session opened before these keys existed: it starts counting now

@@ -117,7 +117,6 @@ OTP_TOTP_ISSUER = "AI Factories Grants"
 # Sessions: staff are signed out after 30 idle minutes, everyone 12 hours after signing in.
 STAFF_SESSION_IDLE_MINUTES = env.int("STAFF_SESSION_IDLE_MINUTES", default=30)
 SESSION_ABSOLUTE_HOURS = env.int("SESSION_ABSOLUTE_HOURS", default=12)
-SESSION_COOKIE_AGE = SESSION_ABSOLUTE_HOURS * 3600
 # API tokens live 90 days unless their holder chooses fewer (at most a year).
 API_TOKEN_DEFAULT_DAYS = env.int("API_TOKEN_DEFAULT_DAYS", default=90)
 API_TOKEN_MAX_DAYS = 365

@@ -35,3 +35,5 @@ EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.smtp
 LOGGING["root"]["level"] = env.str("LOG_LEVEL", default="INFO")  # noqa: F405
 # Staff pass a second factor in production (the demo only offers it).
 STAFF_REQUIRE_2FA = env.bool("STAFF_REQUIRE_2FA", default=True)
+# The session cookie and the stored session expire with the absolute timeout too (the middleware signs out first).
+SESSION_COOKIE_AGE = SESSION_ABSOLUTE_HOURS * 3600  # noqa: F405

@@ -20,7 +20,8 @@ _SYSTEMS = [("Android", "Android"), ("iPhone", "iPhone"), ("iPad", "iPad"), ("Wi
 
 
 def browser_summary(user_agent: str) -> str:
-    """The browser and system of a User-Agent header ("Firefox on Linux"); the header's first words when it names no known browser."""
+    """The browser and system of a User-Agent header ("Firefox on Linux"); the header's first words when it names
+    no known browser."""
     browser = next((name for marker, name in _BROWSERS if marker in user_agent), "")
     system = next((name for marker, name in _SYSTEMS if marker in user_agent), "")
     if browser and system:

@@ -1,6 +1,7 @@
 """Browser sessions: recorded at sign-in, listed on the profile page, ended by their user, by a password change,
 by an administrator's reset of the second factor, or by the timeouts (eurohpc.identity.middleware)."""
 
+import time
 from importlib import import_module
 
 from django.conf import settings
@@ -29,8 +30,7 @@ def user_session_start(*, request, user: User, method: str) -> UserSession | Non
     """Record the session a sign-in opened (the user_logged_in signal calls this)."""
     session = request.session
     now = timezone.now()
-    session[SIGNED_IN_AT] = now.timestamp()
-    session[SEEN_AT] = now.timestamp()
+    session[SIGNED_IN_AT] = session[SEEN_AT] = time.time()  # the machine's clock (see the timeout middleware)
     if session.session_key is None:
         session.save()
     agent = request.META.get("HTTP_USER_AGENT", "")[:300]
