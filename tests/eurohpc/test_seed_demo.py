@@ -69,6 +69,7 @@ SCHEDULE_FIELDS = {
     ("calls.AccessApplication", "start_month"),  # access asked from a coming month
     ("calls.AccessApplication", "reply_deadline"),  # the applicant's reply window, open at seeding
     ("calls.RedressRequest", "deadline"),  # the end of the window in which the request could be made
+    ("eurohpc.ApiToken", "expires_at"),  # a token in use expires later
 }
 
 
@@ -152,3 +153,15 @@ def test_seed_demo_selected_proposals_have_budgets_and_submitted_ones_their_docu
         if not check.ok
     ]
     assert missing == []
+
+
+def test_seed_demo_shows_each_state_of_an_api_token(seeded_demo):
+    from eurohpc.identity.selectors.tokens import api_token_list
+    from eurohpc.models import User
+
+    tokens = api_token_list(user=User.objects.get(username="finance"))
+    assert sorted((t.name, t.state) for t in tokens) == [
+        ("Laptop test script", "revoked"),
+        ("Monthly budget report", "active"),
+        ("Quarterly ledger export", "expired"),
+    ]

@@ -11,6 +11,7 @@ from eurohpc.seed.demo import DEMO_PASSWORD, DEMO_USERS
 SEEDERS = [
     "eurohpc.seed.demo",
     "eurohpc.seed.demo_registration",  # registrations in the programme office's queue
+    "eurohpc.seed.demo_tokens",  # the finance officer's API tokens: in use, expired, revoked
     "hosting.seed.demo",
     "calls.seed.demo",
     "calls.seed.demo_evaluation",
