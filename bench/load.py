@@ -21,9 +21,7 @@ import math
 import os
 import platform
 import random
-import signal
 import socket
-import subprocess
 import sys
 import tempfile
 import threading
@@ -31,6 +29,8 @@ import time
 from collections import defaultdict
 from datetime import datetime
 from pathlib import Path
+
+from _gunicorn import start_gunicorn, stop  # bench/ is the script's folder
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -90,6 +90,7 @@ def prepare(n_users: int, rng: random.Random) -> tuple[list[dict], dict]:
     viewable = list(
         Proposal.objects.filter(call__identifier__startswith="SCALE-")
         .exclude(status=Proposal.Status.DRAFT)
+        .exclude(type=Proposal.Type.ACCESS)  # an access application's page is elsewhere (/proposals/{id}/ redirects)
         .order_by("?")
         .values_list("pk", flat=True)[:500]
     )
@@ -274,35 +275,9 @@ class Budget:
             return True
 
 
-def start_gunicorn(port: int, workers: int, log) -> subprocess.Popen:
+def server_env() -> dict:
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "eurohpc.settings", "DJANGO_DEBUG": "false"}
-    command = [str(ROOT / ".venv" / "bin" / "gunicorn"), "eurohpc.wsgi", "--bind", f"127.0.0.1:{port}",
-               "--workers", str(workers), "--timeout", "120", "--graceful-timeout", "10"]  # fmt: skip
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"gunicorn exited with status {process.returncode}")
-        try:
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-            connection.request("GET", "/health/", headers={"Host": "127.0.0.1"})
-            if connection.getresponse().status == 200:
-                connection.close()
-                return process
-        except OSError:
-            time.sleep(0.25)
-    stop(process)
-    raise RuntimeError("gunicorn did not answer /health/ within 60 s")
-
-
-def stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+    return env
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -327,7 +302,7 @@ def main() -> int:
     users, dataset = prepare(args.users, rng)
     port = free_port()
     with tempfile.NamedTemporaryFile("w+", prefix="gunicorn-", suffix=".log") as log:
-        process = start_gunicorn(port, args.workers, log)
+        process = start_gunicorn(port, args.workers, log, env=server_env())
         try:
             budget = Budget(args.max_requests)
             started = time.monotonic()

@@ -17,7 +17,9 @@ from datetime import datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SKIP = {"_common.py", "bench_urls.py", "run_all.py", "load.py", "budget.py"}  # budget.py runs two of the others
+# budget.py runs two of the others; bench_settings.py is the settings http_pages.py serves the pages with;
+# _common.py and _gunicorn.py are what the scripts share
+SKIP = {"_common.py", "_gunicorn.py", "bench_urls.py", "bench_settings.py", "run_all.py", "load.py", "budget.py"}
 
 
 def run(command: list[str], timeout: int) -> tuple[int, str, float]:
