@@ -59,13 +59,22 @@ def proposal_list_for_organisation(*, organisation_id: int, **filters) -> QueryS
     return _filtered(proposals, **filters).order_by("-created_at", "-pk")
 
 
+# What a row of the submissions (page and API) shows: the call's settings and the proposal's texts stay unread.
+SUBMISSION_ROW_FIELDS = (
+    "id", "call_id", "cut_off_id", "organisation_id", "type", "title", "acronym", "status", "reference",
+    "submitted_at", "call__identifier", "cut_off__closes_at", "cut_off__processed_at", "organisation__short_name",
+)  # fmt: skip
+
+
 def submissions(**filters) -> QuerySet[Proposal]:
     """The officer's list of submitted proposals, filtered; drafts never appear (totals: `with_budget_totals`).
-    Access applications have their own list (calls.access.selectors.application_list)."""
+    Access applications have their own list (calls.access.selectors.application_list). Each row reads what the
+    list shows (`SUBMISSION_ROW_FIELDS`)."""
     proposals = (
         Proposal.objects.exclude(status=Proposal.Status.DRAFT)
         .exclude(type=Proposal.Type.ACCESS)
         .select_related("call", "cut_off", "organisation")
+        .only(*SUBMISSION_ROW_FIELDS)
     )
     return _filtered(proposals, **filters).order_by("-submitted_at", "-pk")
 
@@ -115,10 +124,39 @@ def selected_proposals() -> QuerySet[Proposal]:
 
 
 def submission_counts(*, call_id=None) -> dict[str, int]:
+    """Proposals that are not drafts (access applications included), per status, of one call or of all."""
+    return submission_counts_of(submission_tally(call_id=call_id))
+
+
+def submission_counts_of(tally: dict[tuple[str, str], int]) -> dict[str, int]:
+    """`submission_counts` from a `submission_tally` already read."""
+    counts: dict[str, int] = {}
+    for (status, _type), n in tally.items():
+        counts[status] = counts.get(status, 0) + n
+    return counts
+
+
+def submission_tally(*, call_id=None) -> dict[tuple[str, str], int]:
+    """Proposals that are not drafts, per (status, type), of one call or of all; one query. The counts per status
+    (`submission_counts`) and, for most filters, the number of submissions (`submission_total`) come from it."""
     rows = Proposal.objects.exclude(status=Proposal.Status.DRAFT)
     if call_id:
         rows = rows.filter(call_id=call_id)
-    return dict(rows.order_by().values_list("status").annotate(n=Count("pk")))
+    tally = rows.order_by("status", "type").values_list("status", "type").annotate(n=Count("pk"))
+    return {(status, type_): n for status, type_, n in tally}
+
+
+def submission_total(tally: dict[tuple[str, str], int], *, cut_off_id=None, status=None, type=None, search=None,
+                     **_call) -> int | None:  # fmt: skip
+    """How many rows `submissions(**filters)` has, from the call's `submission_tally`; None when a filter (a
+    cut-off, a search) needs the rows counted."""
+    if cut_off_id or search:
+        return None
+    return sum(
+        n
+        for (status_, type_), n in tally.items()
+        if type_ != Proposal.Type.ACCESS and status in (None, status_) and type in (None, type_)
+    )
 
 
 def proposal_detail(*, queryset: QuerySet[Proposal]) -> QuerySet[Proposal]:

@@ -29,7 +29,9 @@ from calls.selectors import (
     proposal_for,
     proposal_list_for_organisation,
     proposal_timeline,
-    submission_counts,
+    submission_counts_of,
+    submission_tally,
+    submission_total,
     submissions,
     with_budget_totals,
 )
@@ -38,6 +40,15 @@ from eurohpc.pages import form_post
 from eurohpc.pages import require_perm as _require
 
 PAGE_SIZE = 50
+
+
+class CountedPaginator(Paginator):
+    """A paginator told how many rows there are when that is known already (None: it counts them)."""
+
+    def __init__(self, object_list, per_page, *, count: int | None):
+        super().__init__(object_list, per_page)
+        if count is not None:
+            self.count = count  # Paginator.count is a cached property: this is its value
 
 
 def _proposal(request, pk: int) -> Proposal:
@@ -323,7 +334,9 @@ def submission_list(request):
         "type": params.get("type") if params.get("type") in Proposal.Type.values else None,
         "search": (params.get("q") or "").strip() or None,
     }
-    page = Paginator(submissions(**filters), PAGE_SIZE).get_page(params.get("page"))
+    tally = submission_tally(call_id=filters["call_id"])
+    paginator = CountedPaginator(submissions(**filters), PAGE_SIZE, count=submission_total(tally, **filters))
+    page = paginator.get_page(params.get("page"))
     page.object_list = with_budget_totals(page.object_list)
     calls = list(call_list(include_drafts=True))
     query = "&".join(f"{k}={v}" for k, v in params.items() if k != "page" and v)
@@ -333,10 +346,11 @@ def submission_list(request):
         {
             "page": page,
             "calls": calls,
-            "filters": params,
+            # the filters' values as chosen (None when not), read once rather than looked up in every option
+            "filters": {key: params.get(key) for key in ("call", "cut_off", "status", "type", "q")},
             "statuses": Proposal.Status.choices,
             "types": Proposal.Type.choices,
-            "counts": submission_counts(call_id=filters["call_id"]),
+            "counts": submission_counts_of(tally),
             "query": query,
         },
     )

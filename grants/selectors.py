@@ -4,8 +4,13 @@ Every position is two queries whatever the size of the ledger: the envelopes, an
 ledger grouped by envelope; the tree is rolled up in Python (envelopes are a handful of rows). The finance
 dashboard takes its positions and its monthly series from one such aggregate (`finance_overview`); a list of
 grants sums the ledger of the page's grants only (`grant_totals_attach`), never of every grant.
+
+The pages' aggregates of the whole ledger (`_ledger_sums`) add up only the entries written lately: the ledger is
+append-only, so the sums of its settled entries (see `SETTLED_AFTER`) are kept per process and never change.
 """
 
+import threading
+import time as monotonic_clock
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -139,6 +144,100 @@ def _totals_by_envelope(envelope_ids: Iterable[int] | None, as_of: date | None) 
     return _totals_by("envelope_id", envelope_ids, as_of)
 
 
+# Ledger entries are only ever added (a correction is a reversing entry), each by a service that dates it when it
+# inserts it, and every request and task that writes one ends well within the hour. So once an entry is an hour
+# old, every entry numbered before it is committed: the sums of the entries up to the newest such one never
+# change. `_ledger_sums` keeps them per process (keyed by what they sum) and adds only the entries numbered after.
+SETTLED_AFTER = timedelta(hours=1)
+SETTLED_REFRESH_SECONDS = 300  # then the settled part is summed again, so that the newer entries stay few
+SETTLED_KEYS = 64
+# (database, as_of, window) -> (id of the last settled entry summed, {group: [total, withheld]}, when summed)
+_settled_sums: dict[tuple, tuple[int, dict[tuple, list[Decimal]], float]] = {}
+_settled_sums_lock = threading.Lock()
+
+# (envelope_id, month bucket, kind, original) -> [sum of amounts, sum of withheld amounts]
+LedgerSums = dict[tuple[int, int, str, bool], list[Decimal]]
+
+
+def settled_sums_forget() -> None:
+    """Forget the kept sums of settled ledger entries (a database replaced under a running process: tests)."""
+    _settled_sums.clear()
+
+
+def _ledger_sums(*, as_of: date | None, window: list[date] | None = None) -> LedgerSums:
+    """The ledger's amounts and withheld amounts, summed per envelope, month bucket of `window` (0 without a
+    window; see `_month_bucket`), kind and original/reversing entry, for the entries up to the end of `as_of`
+    (every entry when None). One query: the settled entries' sums come from this process's memory (after the
+    first time), the database sums the entries numbered after them."""
+    from django.db import connection
+
+    entries = LedgerEntry.objects.all()
+    if as_of is not None:
+        entries = entries.filter(created_at__lt=end_of_day(as_of))
+    groups = ["envelope_id", "kind", "original"]
+    annotations = {"original": ExpressionWrapper(Q(reverses__isnull=True), output_field=BooleanField())}
+    if window:
+        annotations["bucket"] = _month_bucket(window)
+        groups.insert(1, "bucket")
+    key = (connection.alias, connection.settings_dict["NAME"], as_of, tuple(window or ()))
+    kept = _settled_sums.get(key)
+    if kept is not None and monotonic_clock.monotonic() - kept[2] < SETTLED_REFRESH_SECONDS:
+        last_settled, settled, _ = kept
+        sums = {group: list(values) for group, values in settled.items()}
+        recent = entries.filter(pk__gt=last_settled).order_by().annotate(**annotations).values_list(*groups)
+        for *group, total, withheld in recent.annotate(total=Sum("amount"), kept=Sum("withheld")):
+            _add_sums(sums, _group_key(group, window), total, withheld)
+        return sums
+    # Summed afresh, split at the newest settled entry: the settled groups are kept, with the last id they sum.
+    newest_settled = (
+        LedgerEntry.objects.filter(created_at__lt=timezone.now() - SETTLED_AFTER).order_by("-pk").values("pk")[:1]
+    )
+    annotations["settled"] = ExpressionWrapper(Q(pk__lte=Subquery(newest_settled)), output_field=BooleanField())
+    rows = (
+        entries.order_by()
+        .annotate(**annotations)
+        .values_list(*groups, "settled")
+        .annotate(total=Sum("amount"), kept=Sum("withheld"), last=Max("pk"))
+    )
+    sums: LedgerSums = {}
+    settled: LedgerSums = {}
+    last_settled = 0
+    for *group, is_settled, total, withheld, last in rows:
+        group = _group_key(group, window)
+        _add_sums(sums, group, total, withheld)
+        if is_settled:
+            _add_sums(settled, group, total, withheld)
+            last_settled = max(last_settled, last)
+    with _settled_sums_lock:
+        if len(_settled_sums) >= SETTLED_KEYS:
+            _settled_sums.pop(next(iter(_settled_sums)))
+        _settled_sums[key] = (last_settled, settled, monotonic_clock.monotonic())
+    return sums
+
+
+def _group_key(group: list, window: list[date] | None) -> tuple[int, int, str, bool]:
+    if window:
+        envelope_id, bucket, kind, original = group
+    else:
+        (envelope_id, kind, original), bucket = group, 0
+    return envelope_id, bucket, kind, bool(original)
+
+
+def _add_sums(sums: LedgerSums, group: tuple, total: Decimal, withheld: Decimal) -> None:
+    values = sums.setdefault(group, [ZERO, ZERO])
+    values[0] += total
+    values[1] += withheld
+
+
+def _totals_from_sums(sums: LedgerSums, envelope_ids: set[int] | None = None) -> dict[int, Totals]:
+    totals: dict[int, Totals] = {}
+    for (envelope_id, _bucket, kind, original), (total, withheld) in sums.items():
+        if envelope_ids is None or envelope_id in envelope_ids:
+            _add_kind(totals.setdefault(envelope_id, Totals()), kind, total if original else -total,
+                      withheld if original else -withheld)  # fmt: skip
+    return totals
+
+
 def _totals_by(key: str, ids: Iterable[int] | None, as_of: date | None) -> dict[int, Totals]:
     """Ledger totals per `key` ("envelope_id" or "grant_id"), of the entries whose `key` is in `ids` (all if None)."""
     entries = LedgerEntry.objects.all()
@@ -227,7 +326,7 @@ def _positions(envelopes: list[Envelope], totals: dict[int, Totals], as_of: date
 
 def envelope_positions(*, as_of: date | None = None) -> list[EnvelopePosition]:
     """Every envelope in tree order with its position (its own entries and its descendants'). Two queries."""
-    return _positions(_envelopes(as_of), _totals_by_envelope(None, as_of), as_of)
+    return _positions(_envelopes(as_of), _totals_from_sums(_ledger_sums(as_of=as_of)), as_of)
 
 
 def envelope_position(*, envelope: Envelope, as_of: date | None = None) -> EnvelopePosition:
@@ -235,7 +334,7 @@ def envelope_position(*, envelope: Envelope, as_of: date | None = None) -> Envel
     envelopes = _envelopes(as_of)
     subtree = _descendant_ids(envelopes, envelope.pk)
     scoped = [e for e in envelopes if e.pk in subtree]
-    positions = _positions(scoped, _totals_by_envelope(subtree, as_of), as_of)
+    positions = _positions(scoped, _totals_from_sums(_ledger_sums(as_of=as_of), subtree), as_of)
     return next(p for p in positions if p.envelope.pk == envelope.pk)
 
 
@@ -526,32 +625,17 @@ def finance_overview(*, as_of: date | None = None, months: int = 24) -> FinanceO
     window = [last]
     while len(window) < max(months, 1):
         window.insert(0, (window[0] - timedelta(days=1)).replace(day=1))
-    entries = LedgerEntry.objects.all()
-    if as_of is not None:
-        entries = entries.filter(created_at__lt=end_of_day(as_of))
-    rows = list(
-        entries.order_by()
-        .annotate(
-            bucket=_month_bucket(window),
-            original=ExpressionWrapper(Q(reverses__isnull=True), output_field=BooleanField()),
-        )
-        .values_list("envelope_id", "bucket", "kind", "original")
-        .annotate(total=Sum("amount"), kept=Sum("withheld"))
-    )
-    totals: dict[int, Totals] = {}
-    for envelope_id, _bucket, kind, original, total, kept in rows:
-        _add_kind(totals.setdefault(envelope_id, Totals()), kind, total if original else -total,
-                  kept if original else -kept)  # fmt: skip
-    positions = _positions(envelopes, totals, as_of)
+    sums = _ledger_sums(as_of=as_of, window=window)
+    positions = _positions(envelopes, _totals_from_sums(sums), as_of)
     roots = [p for p in positions if p.depth == 0]
     root = roots[0] if len(roots) == 1 else None
-    if months <= 0 or any(bucket > len(window) for _, bucket, *_ in rows):
+    if months <= 0 or any(bucket > len(window) for _, bucket, _, _ in sums):
         # the whole history, or entries dated after this month: the month-by-month query
         series = envelope_series(envelope=root.envelope if root else None, as_of=as_of, months=months)
         return FinanceOverview(positions=positions, root=root, series=series)
     scope = _descendant_ids(envelopes, root.envelope.pk) if root else None
     by_bucket: dict[int, Totals] = {}
-    for envelope_id, bucket, kind, original, total, _kept in rows:
+    for (envelope_id, bucket, kind, original), (total, _kept) in sums.items():
         if scope is None or envelope_id in scope:
             _add_kind(by_bucket.setdefault(bucket, Totals()), kind, total if original else -total, ZERO)
     points: list[SeriesPoint] = []

@@ -12,6 +12,7 @@ from decimal import Decimal
 from django.db import connection
 from django.db.models import (
     DecimalField,
+    Exists,
     ExpressionWrapper,
     F,
     Func,
@@ -92,7 +93,8 @@ def allocations_with_usage(allocations: QuerySet[Allocation], *, as_of: date | N
     return allocations.annotate(
         used=_sum(daily, "amount"),
         recent=_sum(recent, "amount"),
-        last_usage_day=Subquery(daily.order_by().values("allocation").annotate(m=Max("day")).values("m")[:1]),
+        # the newest day: one step back along the (allocation, day) index, not a scan of the allocation's days
+        last_usage_day=Subquery(daily.order_by("-day").values("day")[:1]),
     )
 
 
@@ -235,19 +237,35 @@ def machine_list(*, user, on: date | None = None) -> QuerySet[Machine]:
 @dataclass
 class PeriodBlock:
     period: AllocationPeriod
-    positions: list
+    positions: list  # the partitions' positions: read for the selected period only
     is_current: bool
+    has_quota: bool  # a partition has its quota in this period
 
 
-def machine_quota_overview(*, machine: Machine, on: date | None = None) -> list[PeriodBlock]:
-    """Every period of the machine with its partitions' positions, newest first; two queries."""
+@dataclass
+class MachineQuota:
+    blocks: list[PeriodBlock]  # every period of the machine, newest first
+    selected: PeriodBlock | None  # the period asked for, else the current one, else the newest
+
+
+def machine_quota_overview(*, machine: Machine, on: date | None = None, period_id: int | None = None) -> MachineQuota:
+    """Every period of the machine, newest first, and the partitions' positions in one of them: `period_id` when it
+    is one of the machine's, else the period current `on`, else the newest. Two queries: the positions are summed
+    for the period shown only."""
     on = on or timezone.localdate()
-    periods = list(AllocationPeriod.objects.filter(machine=machine).select_related("agreement").order_by("-start"))
-    positions = quota_positions(periods=periods) if periods else []
-    by_period: dict[int, list] = {p.pk: [] for p in periods}
-    for row in positions:
-        by_period[row.period_id].append(row)
-    return [PeriodBlock(p, by_period[p.pk], p.start <= on <= p.end) for p in periods]
+    periods = list(
+        AllocationPeriod.objects.filter(machine=machine)
+        .select_related("agreement")
+        .annotate(has_quota=Exists(PartitionQuota.objects.filter(period=OuterRef("pk"))))
+        .order_by("-start")
+    )
+    blocks = [PeriodBlock(p, [], p.start <= on <= p.end, p.has_quota) for p in periods]
+    selected = next((b for b in blocks if b.period.pk == period_id), None) if period_id is not None else None
+    if selected is None:
+        selected = next((b for b in blocks if b.is_current), blocks[0] if blocks else None)
+    if selected is not None:
+        selected.positions = quota_positions(periods=[selected.period])
+    return MachineQuota(blocks=blocks, selected=selected)
 
 
 def project_list(*, user) -> QuerySet[UserProject]:

@@ -69,13 +69,10 @@ def machine_new(request):
 
 def _machine_context(request, machine: Machine, **extra) -> dict:
     today = timezone.localdate()
-    blocks = selectors.machine_quota_overview(machine=machine, on=today)
-    selected = None
-    wanted = database_id(request.GET.get("period"))
-    if wanted is not None:
-        selected = next((b for b in blocks if b.period.pk == wanted), None)
-    if selected is None:
-        selected = next((b for b in blocks if b.is_current), blocks[0] if blocks else None)
+    overview = selectors.machine_quota_overview(
+        machine=machine, on=today, period_id=database_id(request.GET.get("period"))
+    )
+    blocks, selected = overview.blocks, overview.selected
     allocations = (
         selectors.allocation_list(user=request.user, machine=machine, period=selected.period, as_of=today)
         if selected
@@ -95,7 +92,7 @@ def _machine_context(request, machine: Machine, **extra) -> dict:
             machine=machine,
             user=request.user,
             has_agreement=bool(agreements),
-            has_quota=any(b.positions for b in blocks),
+            has_quota=any(b.has_quota for b in blocks),
         ),
         "agreement_form": HostingAgreementForm(machine=machine),
         "period_form": PeriodForm(),

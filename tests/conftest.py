@@ -37,6 +37,14 @@ def _fast_passwords_and_eager_tasks(settings, tmp_path, request):
     celery_app.conf.task_always_eager = eager
 
 
+@pytest.fixture(autouse=True)
+def _ledger_sums_forgotten():
+    """Each test's ledger is its own: sums of settled entries kept in memory by another test do not apply."""
+    from grants.selectors import settled_sums_forget
+
+    settled_sums_forget()
+
+
 requires_postgresql = pytest.mark.skipif(
     connection.vendor != "postgresql", reason="needs PostgreSQL (set DATABASE_URL)"
 )

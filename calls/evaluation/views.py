@@ -377,7 +377,7 @@ def _ranking_context(request, cut_off: CutOff) -> dict:
         "last_above": last_above,
         "decided": {s.value for s in (Proposal.Status.SELECTED, Proposal.Status.RESERVE, Proposal.Status.REJECTED)},
         "can_manage": request.user.has_perm("calls.manage_evaluation"),
-        "decision_form": DecisionForm(),
+        "outcome_choices": DecisionForm.base_fields["outcome"].choices,
     }
 
 

@@ -5,6 +5,7 @@ from decimal import Decimal
 from django import template
 
 from hosting.formatting import UNIT_LABELS, pct, qty
+from hosting.models import UserProject
 
 register = template.Library()
 
@@ -28,6 +29,18 @@ def share_filter(value) -> str:
 @register.filter
 def unit_label(value: str) -> str:
     return UNIT_LABELS.get(value, value)
+
+
+ACCESS_MODE_LABELS = dict(UserProject.AccessMode.choices)
+USER_TYPE_LABELS = dict(UserProject.UserType.choices)
+
+
+@register.filter
+def project_kind(project: UserProject) -> str:
+    """ "AI for Science · Academia": the project's access mode and user type, as a table row names them (the
+    choices' labels looked up in a dict made once, not by two `get_…_display` calls per row)."""
+    mode, user_type = project.access_mode, project.user_type
+    return f"{ACCESS_MODE_LABELS.get(mode, mode)} · {USER_TYPE_LABELS.get(user_type, user_type)}"
 
 
 SMALLEST_BAR = Decimal(2)

@@ -288,9 +288,9 @@ def test_submission_list_page_query_count_is_constant(
     for i in range(rows):
         make_submitted(call=call, applicant=applicant, acronym=f"P{i}")
     client.force_login(programme_officer)
-    # session, user, roles; count; page; budget totals; calls with cut-offs (2); status counts;
-    # the model backend's two permission look-ups (navigation)
-    with django_assert_num_queries(11):
+    # session, user, roles; page; budget totals; calls with cut-offs (2); counts per status and type (which give
+    # the paginator its count); the model backend's two permission look-ups (navigation)
+    with django_assert_num_queries(10):
         response = client.get("/officer/submissions/")
     assert response.status_code == 200
 
@@ -327,3 +327,24 @@ def test_proposal_page_query_count_is_constant(client, applicant, django_assert_
     with django_assert_num_queries(12):
         response = client.get(f"/proposals/{proposal.pk}/")
     assert response.status_code == 200
+
+
+def test_submission_total_agrees_with_the_rows_it_stands_for(applicant, programme_officer, organisation, freezer):
+    from calls.selectors import submission_counts, submission_tally, submission_total, submissions
+    from tests.calls.access_factories import make_access_call, make_gpu_machine, submitted_application
+
+    call, other = make_call(), make_call(identifier="EUROHPC-2026-CEI-AI-04")
+    make_draft(call=call, applicant=applicant, acronym="D0")
+    make_submitted(call=call, applicant=applicant, acronym="S1")
+    make_submitted(call=call, applicant=applicant, acronym="S2")
+    make_submitted(call=other, applicant=applicant, acronym="S3")
+    _machine, partition, _period = make_gpu_machine(hosting_entity=organisation)
+    submitted_application(call=make_access_call(), partition=partition, applicant=applicant)
+    cases = [{}, {"call_id": call.pk}, {"call_id": other.pk}, {"status": "submitted"}, {"status": "eligible"},
+             {"type": "new_system"}, {"type": "access"}, {"call_id": call.pk, "status": "submitted"}]  # fmt: skip
+    for filters in cases:
+        tally = submission_tally(call_id=filters.get("call_id"))
+        assert submission_total(tally, **filters) == submissions(**filters).count(), filters
+    assert submission_total(submission_tally(), cut_off_id=call.cut_offs.first().pk) is None
+    assert submission_total(submission_tally(), search="S1") is None
+    assert submission_counts() == {"submitted": 4}  # the access application too, as the badges always counted

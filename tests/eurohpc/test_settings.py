@@ -50,8 +50,11 @@ def test_default_settings_use_embedded_components(settings):
 
 
 def test_production_settings_require_a_second_factor_of_staff(settings):
-    code = "from django.conf import settings as s; print(s.STAFF_REQUIRE_2FA, s.STAFF_SESSION_IDLE_MINUTES)"
+    code = (
+        "from django.conf import settings as s; "
+        "print(s.STAFF_REQUIRE_2FA, s.STAFF_SESSION_IDLE_MINUTES, s.DATABASES['default']['CONN_MAX_AGE'])"
+    )
     result = run_manage("shell", "--no-imports", "-c", code, env=PRODUCTION_ENV)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == ["True", "30"]
+    assert result.stdout.split() == ["True", "30", "60"]  # and database connections persist for 60 s
     assert settings.STAFF_REQUIRE_2FA is False  # the embedded demo offers it without requiring it

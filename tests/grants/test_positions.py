@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.apps import apps as django_apps
 from django.db import DatabaseError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from eurohpc.errors import AppendOnlyError
 from eurohpc.services import audit_record
@@ -18,6 +19,7 @@ from grants.selectors import (
     envelope_positions,
     envelope_series,
     finance_overview,
+    settled_sums_forget,
 )
 from grants.services import (
     commitment_create,
@@ -232,3 +234,40 @@ def test_envelope_amount_history_is_append_only(tree):
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute("UPDATE grants_envelopeamount SET amount = 1 WHERE id = %s", [opening.pk])
     assert child.amounts.get().amount == EUR("400000000.00")
+
+
+def test_positions_add_the_entries_written_after_the_settled_ones(history, grant, finance_officer, freezer):
+    freezer(at(2025, 3, 10))  # every entry of the history is settled: its sums are kept after this read
+    assert envelope_position(envelope=history[1]).net_committed == EUR("9e7")
+    freezer(at(2025, 3, 10, 12, 5))
+    payment_record(grant=grant, kind="interim", amount=EUR("1000000.00"), actor=finance_officer)
+    decommitment_create(grant=grant, amount=EUR("5000000.00"), actor=finance_officer)
+    positions = {p.envelope.pk: p for p in envelope_positions()}
+    settled_sums_forget()
+    afresh = {p.envelope.pk: p for p in envelope_positions()}
+    assert positions[history[1].pk].totals == afresh[history[1].pk].totals
+    assert (positions[history[1].pk].net_committed, positions[history[1].pk].paid) == (EUR("8.5e7"), EUR("4.1e7"))
+
+
+def test_finance_overview_adds_the_entries_written_after_the_settled_ones(history, grant, finance_officer, freezer):
+    freezer(at(2025, 3, 10))
+    before = finance_overview(as_of=date(2025, 3, 31))
+    payment_record(grant=grant, kind="interim", amount=EUR("1000000.00"), actor=finance_officer)
+    kept = finance_overview(as_of=date(2025, 3, 31))
+    settled_sums_forget()
+    afresh = finance_overview(as_of=date(2025, 3, 31))
+    assert kept == afresh
+    assert kept.series[-1].paid == before.series[-1].paid + EUR("1000000.00")
+
+
+def test_ledger_sums_read_only_the_newer_entries_once_the_settled_ones_are_kept(history, freezer):
+    freezer(at(2025, 3, 10))
+    with CaptureQueriesContext(connection) as first:
+        envelope_positions()
+    with CaptureQueriesContext(connection) as second:
+        envelope_positions()
+    ledger_first, ledger_second = (
+        [q["sql"] for q in c.captured_queries if "grants_ledgerentry" in q["sql"]] for c in (first, second)
+    )
+    assert (len(ledger_first), len(ledger_second)) == (1, 1)
+    assert '"grants_ledgerentry"."id" >' in ledger_second[0]

@@ -22,6 +22,7 @@ from hosting.services import usage_import_create
 from tests.factories import UserFactory
 from tests.hosting.factories import (
     AllocationFactory,
+    AllocationPeriodFactory,
     HostingAgreementFactory,
     MachineFactory,
     PartitionFactory,
@@ -108,6 +109,19 @@ def test_machine_page_shows_quota_allocated_and_used(client_officer, lumi, perio
     assert "317,952" in page  # capacity
     assert '<rect class="q-used" x="0" y="3" width="0.0" height="6">' in page  # 48 of 158,976 rounds to 0.0%
     assert "Union access share</dt><dd><strong>50%</strong>" in page
+
+
+def test_machine_page_shows_the_period_asked_for(client_officer, lumi, period, lumi_g):
+    later = AllocationPeriodFactory(machine=lumi, name="2027-H1", start=date(2027, 1, 1), end=date(2027, 6, 30))
+    AllocationFactory(partition=lumi_g, period=period, slurm_account="in_first", amount=Decimal("1000"))
+    AllocationFactory(partition=lumi_g, period=later, slurm_account="in_later", amount=Decimal("2000"),
+                      project=UserProjectFactory(starts_on=date(2027, 1, 1)))  # fmt: skip
+    for shown, hidden in ((period, later), (later, period)):
+        page = client_officer.get(f"/machines/{lumi.pk}/?period={shown.pk}").content.decode()
+        assert f'<a href="?period={shown.pk}" aria-current="true">' in page
+        assert f"Quota, allocations and use of {shown.name}" in page
+        assert f"Quota, allocations and use of {hidden.name}" not in page
+    assert "<code>in_later</code>" in page and "<code>in_first</code>" not in page
 
 
 @pytest.mark.parametrize("rows", [1, 5])
