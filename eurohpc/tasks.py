@@ -1,5 +1,6 @@
 from celery import shared_task
 
+from eurohpc.identity.services.sessions import user_sessions_forget_ended
 from eurohpc.services import audit_chain_verify, notification_send
 
 
@@ -15,3 +16,9 @@ def send_notification(self, *, notification_id: int) -> bool:
 def verify_audit_chain() -> dict:
     check = audit_chain_verify()
     return {"ok": check.ok, "checked": check.events, "first_bad_seq": check.first_bad_seq}
+
+
+@shared_task(name="eurohpc.forget_ended_sessions")
+def forget_ended_sessions() -> int:
+    """Hourly: the profile pages' lists of signed-in sessions lose the sessions that ended on their own."""
+    return user_sessions_forget_ended()

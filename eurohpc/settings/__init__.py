@@ -199,6 +199,7 @@ CELERY_BEAT_SCHEDULE = {
     "audit-verify-nightly": {"task": "eurohpc.verify_audit_chain", "schedule": 24 * 3600},
     "process-cutoffs": {"task": "calls.process_cutoffs", "schedule": 300},
     "evaluation-reminders-hourly": {"task": "calls.send_evaluation_reminders", "schedule": 3600},
+    "forget-ended-sessions-hourly": {"task": "eurohpc.forget_ended_sessions", "schedule": 3600},
 }
 
 REST_FRAMEWORK = {

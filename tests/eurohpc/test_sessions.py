@@ -1,11 +1,17 @@
 """Signed-in sessions: the absolute and the staff idle timeout, the list on the profile page, ending one, and the
 password change that ends the others."""
 
+from datetime import timedelta
+from importlib import import_module
+
 import pytest
+from django.conf import settings
 from django.test import Client
+from django.utils import timezone
 
 from eurohpc.identity.services.sessions import SEEN_AT, SIGNED_IN_AT
 from eurohpc.models import AuditEvent, UserSession
+from eurohpc.tasks import forget_ended_sessions
 from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -173,3 +179,16 @@ def test_session_browser_named_from_its_user_agent(agent, summary):
     from eurohpc.identity.selectors.account import browser_summary
 
     assert browser_summary(agent) == summary
+
+
+def test_sessions_ended_on_their_own_are_forgotten(applicant, programme_officer):
+    current = signed_in(applicant, agent="Current")
+    signed_in(applicant, agent="Store cleared")
+    signed_in(programme_officer, agent="Old")
+    UserSession.objects.filter(user_agent="Old").update(created_at=timezone.now() - timedelta(hours=12, seconds=1))
+    gone = UserSession.objects.get(user_agent="Store cleared")
+    import_module(settings.SESSION_ENGINE).SessionStore(session_key=gone.session_key).delete()
+    assert forget_ended_sessions.delay().get() == 2
+    assert list(UserSession.objects.values_list("user_agent", flat=True)) == ["Current"]
+    assert forget_ended_sessions.delay().get() == 0
+    assert current.get("/dashboard/").status_code == 200

@@ -2,6 +2,7 @@
 by an administrator's reset of the second factor, or by the timeouts (eurohpc.identity.middleware)."""
 
 import time
+from datetime import timedelta
 from importlib import import_module
 
 from django.conf import settings
@@ -102,3 +103,18 @@ def password_change(*, request, user: User, old_password: str, new_password: str
     ended = user_sessions_end(user=user, except_key=request.session.session_key)
     audit_record(actor=user, verb="user.password_change", target=user, changes={"sessions_ended": ended})
     return ended
+
+
+@transaction.atomic
+def user_sessions_forget_ended() -> int:
+    """Delete the records of sessions that ended without signing out (the absolute timeout passed, or the session
+    store no longer holds them: expired, `clearsessions`). Returns how many went; a second run finds none."""
+    oldest = timezone.now() - timedelta(hours=settings.SESSION_ABSOLUTE_HOURS)
+    ended = UserSession.objects.filter(created_at__lt=oldest)
+    count = ended.delete()[0]
+    store = import_module(settings.SESSION_ENGINE).SessionStore
+    for record in UserSession.objects.only("pk", "session_key").iterator(chunk_size=500):
+        if not store().exists(record.session_key):
+            record.delete()
+            count += 1
+    return count
