@@ -49,7 +49,10 @@ def flatten_errors(errors, prefix: str = "") -> dict[str, list[str]]:
 
 def exception_handler(exc, context):
     if isinstance(exc, DomainError):
-        return Response(error_body(exc.message, exc.code, flatten_errors(exc.errors)), status=exc.status_code)
+        response = Response(error_body(exc.message, exc.code, flatten_errors(exc.errors)), status=exc.status_code)
+        if exc.status_code == status.HTTP_401_UNAUTHORIZED:  # a credential refused: say which scheme is asked
+            response["WWW-Authenticate"] = "Token"
+        return response
     if isinstance(exc, DjangoValidationError):
         errors = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
         return Response(

@@ -17,20 +17,11 @@ from eurohpc.api.serializers import (
     TokenResponseSerializer,
     UserListSerializer,
 )
-from eurohpc.identity.services.second_factor import second_factor_check, second_factor_enrolled, second_factor_required
+from eurohpc.identity.services.second_factor import second_factor_for_credential
 from eurohpc.identity.services.tokens import api_token_create
 from eurohpc.lockout import LOCKED_MESSAGE
 from eurohpc.models import Role
 from eurohpc.selectors import user_list
-
-OTP_REQUIRED = (
-    "This account has a second factor: give the current code of your authenticator app (or a recovery code) in `otp`."
-)
-OTP_INVALID = "The code in `otp` is neither the one your authenticator app shows now nor an unused recovery code."
-OTP_NOT_ENROLLED = (
-    "Staff accounts need a second factor on this installation (STAFF_REQUIRE_2FA): enrol an authenticator app on "
-    "your profile page (/accounts/profile/) first."
-)
 
 
 class TokenThrottle(AnonRateThrottle):
@@ -81,29 +72,18 @@ class TokenApi(APIView):
                 status=status.HTTP_429_TOO_MANY_REQUESTS,
             )
         if user is None or not user.is_active:
-            return _unauthorised("Unable to log in with the provided username and password.", "authentication_failed")
-        second_factor = False
-        if second_factor_required(user) or second_factor_enrolled(user):
-            if not second_factor_enrolled(user):
-                return Response(error_body(OTP_NOT_ENROLLED, "otp_not_enrolled"), status=status.HTTP_403_FORBIDDEN)
-            code = given.get("otp", "").strip()
-            if not code:
-                return _unauthorised(OTP_REQUIRED, "otp_required")
-            if not second_factor_check(user=user, code=code):
-                return _unauthorised(OTP_INVALID, "otp_invalid")
-            second_factor = True
+            return Response(
+                error_body("Unable to log in with the provided username and password.", "authentication_failed"),
+                status=status.HTTP_401_UNAUTHORIZED,
+                headers={"WWW-Authenticate": "Token"},
+            )
+        second_factor = second_factor_for_credential(user=user, code=given.get("otp", ""))
         token, secret = api_token_create(
             user=user, name=given.get("name", ""), scope=given["scope"], days=given.get("expires_in_days"),
             second_factor=second_factor, actor=user,
         )  # fmt: skip
         token.secret = secret
         return Response(TokenResponseSerializer(token).data)
-
-
-def _unauthorised(detail: str, code: str) -> Response:
-    return Response(
-        error_body(detail, code), status=status.HTTP_401_UNAUTHORIZED, headers={"WWW-Authenticate": "Token"}
-    )
 
 
 class MeApi(APIView):

@@ -13,16 +13,9 @@ from eurohpc.api.serializers import (
     TokenResponseSerializer,
 )
 from eurohpc.identity.selectors.tokens import api_token_list
+from eurohpc.identity.services.second_factor import second_factor_passed
 from eurohpc.identity.services.tokens import api_token_create, api_token_revoke
 from eurohpc.models import ApiToken
-
-
-def second_factor_passed(request) -> bool:
-    """Whether this request comes after the second factor: a token created with it, or a verified session."""
-    if isinstance(request.auth, ApiToken):
-        return request.auth.second_factor
-    is_verified = getattr(request.user, "is_verified", None)
-    return bool(is_verified and is_verified())
 
 
 class ApiTokenListApi(generics.ListAPIView):

@@ -9,15 +9,15 @@ declares.
 
 from datetime import timedelta
 
-from django.conf import settings
 from django.utils import timezone
 from rest_framework import exceptions
 from rest_framework.authentication import TokenAuthentication, get_authorization_header
 from rest_framework.permissions import SAFE_METHODS
 
 from eurohpc.formatting import local
+from eurohpc.identity.services.second_factor import second_factor_required
 from eurohpc.identity.services.tokens import api_token_digest
-from eurohpc.models import STAFF_ROLES, ApiToken
+from eurohpc.models import ApiToken
 
 KEYWORDS = (b"token", b"bearer")
 # How often a token's "last used" is written (not on every request).
@@ -77,7 +77,7 @@ class ApiTokenAuthentication(TokenAuthentication):
         user = token.user
         if not user.is_active:
             raise TokenRefused("The account of this token is deactivated.", code="user_inactive")
-        if settings.STAFF_REQUIRE_2FA and not token.second_factor and user.roles & STAFF_ROLES:
+        if not token.second_factor and second_factor_required(user):
             raise TokenRefused(
                 "Staff tokens need the second factor at creation on this installation (STAFF_REQUIRE_2FA) and this "
                 f"one was created without it: {WHERE_TO_CREATE} after passing your second factor.",

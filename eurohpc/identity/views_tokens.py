@@ -8,6 +8,7 @@ from django.views.decorators.http import require_POST
 
 from eurohpc.identity.forms_tokens import ApiTokenForm
 from eurohpc.identity.selectors.tokens import api_token_list
+from eurohpc.identity.services.second_factor import second_factor_passed
 from eurohpc.identity.services.tokens import api_token_create, api_token_revoke
 from eurohpc.models import ApiToken
 from eurohpc.pages import errors_onto, form_post, refusable
@@ -32,11 +33,6 @@ def profile_context(request, form: ApiTokenForm | None = None) -> dict:
     return context
 
 
-def _second_factor_passed(request) -> bool:
-    is_verified = getattr(request.user, "is_verified", None)
-    return bool(is_verified and is_verified())
-
-
 def _back() -> str:
     return reverse("profile") + "#api-tokens"
 
@@ -52,7 +48,7 @@ def token_create(request):
     def created():
         token, secret = api_token_create(
             user=request.user, name=form.cleaned_data["name"], scope=form.cleaned_data["scope"],
-            days=form.cleaned_data["days"], second_factor=_second_factor_passed(request), actor=request.user,
+            days=form.cleaned_data["days"], second_factor=second_factor_passed(request), actor=request.user,
         )  # fmt: skip
         response = render(request, "identity/token_created.html", {"token": token, "secret": secret, "back": _back()})
         response["Cache-Control"] = "no-store"

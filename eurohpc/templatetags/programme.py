@@ -97,10 +97,9 @@ def local_time(value) -> str:
     """`value|date:"d M Y H:i T"` (Europe/Luxembourg, e.g. 03 Feb 2025 12:00 CET) at a fraction of its cost."""
     if value in (None, ""):
         return ""
-    local = _local(value)
-    if local.tzinfo is None or local.replace(fold=1 - local.fold).utcoffset() != local.utcoffset():
-        return date_filter(local, "d M Y H:i T")  # naive, or in the hour the clocks go back: Django's own
-    return local.strftime("%d %b %Y %H:%M %Z")
+    if timezone.is_naive(value):
+        return date_filter(value, "d M Y H:i T")
+    return formatting.local(value)  # the same text: the zone's abbreviation follows the fold of a repeated hour
 
 
 @register.filter

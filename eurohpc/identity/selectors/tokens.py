@@ -9,12 +9,6 @@ ACTIVE, EXPIRED, REVOKED = "active", "expired", "revoked"
 TOKEN_STATES = [(ACTIVE, "Active"), (EXPIRED, "Expired"), (REVOKED, "Revoked")]
 
 
-def api_token_state(token: ApiToken, *, now=None) -> str:
-    if token.revoked_at is not None:
-        return REVOKED
-    return EXPIRED if token.expires_at <= (now or timezone.now()) else ACTIVE
-
-
 def api_token_list(*, user) -> QuerySet[ApiToken]:
     """The user's tokens, newest first, annotated with `state`; the digest is not read."""
     return (

@@ -13,8 +13,8 @@ from django.utils import timezone
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from eurohpc.errors import RuleViolation, StateConflict
-from eurohpc.models import STAFF_ROLES, Role, User
+from eurohpc.errors import DomainError, NotPermitted, RuleViolation, StateConflict
+from eurohpc.models import STAFF_ROLES, User
 from eurohpc.services import audit_record, notification_queue
 
 RECOVERY_CODES = 10
@@ -73,6 +73,51 @@ def second_factor_match(*, user: User, code: str):
 
 def second_factor_check(*, user: User, code: str) -> bool:
     return second_factor_match(user=user, code=code) is not None
+
+
+class SecondFactorMissing(DomainError):
+    """The second factor's code is missing or wrong where a credential needs it (401)."""
+
+    status_code = 401
+    default_code = "otp_required"
+
+
+def second_factor_for_credential(*, user: User, code: str) -> bool:
+    """Check the second factor where a credential (an API token asked for with the password) needs it: an enrolled
+    account, or staff where STAFF_REQUIRE_2FA is on. Returns whether it was passed (False where none is asked)."""
+    enrolled = second_factor_enrolled(user)
+    if not enrolled and not second_factor_required(user):
+        return False
+    if not enrolled:
+        raise NotPermitted(
+            "Staff accounts need a second factor on this installation (STAFF_REQUIRE_2FA): enrol an authenticator "
+            "app on your profile page (/accounts/profile/) first.",
+            code="otp_not_enrolled",
+        )
+    if not code.strip():
+        raise SecondFactorMissing(
+            "This account has a second factor: give the current code of your authenticator app (or a recovery "
+            "code) in `otp`.",
+            code="otp_required",
+        )
+    if not second_factor_check(user=user, code=code):
+        raise SecondFactorMissing(
+            "The code in `otp` is neither the one your authenticator app shows now nor an unused recovery code.",
+            code="otp_invalid",
+        )
+    return True
+
+
+def second_factor_passed(request) -> bool:
+    """Whether a request comes after the second factor: a session verified with it, or an API token created
+    with it."""
+    from eurohpc.models import ApiToken
+
+    auth = getattr(request, "auth", None)
+    if isinstance(auth, ApiToken):
+        return auth.second_factor
+    is_verified = getattr(request.user, "is_verified", None)
+    return bool(is_verified and is_verified())
 
 
 @transaction.atomic
@@ -162,7 +207,7 @@ def second_factor_disable(*, user: User) -> None:
 def second_factor_reset(*, user: User, actor: User, reason: str) -> None:
     """An administrator removes a user's authenticator and recovery codes (a lost phone); the user enrols again
     at the next sign-in. Audited with the reason, and the user is told."""
-    if Role.ADMIN not in actor.roles:
+    if not actor.has_perm("eurohpc.reset_second_factor"):
         raise StateConflict("Only an administrator can reset another user's second factor.", code="not_admin")
     reason = reason.strip()
     if not reason:
